@@ -93,7 +93,7 @@ func TestAssignmentsAndLayering(t *testing.T) {
 		{
 			name: "app then both overrides in declared order then store", store: "nyc-0001", app: "pos",
 			version: "2.0.0", versionFrom: "app",
-			values: `{"features":["b","c"],"timeout":45,"ui":{"language":"en-GB","theme":"dark"}}`,
+			values:     `{"features":["b","c"],"timeout":45,"ui":{"language":"en-GB","theme":"dark"}}`,
 			provenance: map[string]string{"features": "group:northeast", "timeout": "group:flagship", "ui.language": "group:flagship", "ui.theme": "store"},
 		},
 		{
