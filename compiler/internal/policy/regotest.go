@@ -9,6 +9,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 )
@@ -47,7 +48,8 @@ func RunTests(ctx context.Context, root string, filter string) (*TestReport, dia
 		SetCompiler(newCompiler()).
 		SetModules(modules).
 		Filter(filter).
-		RaiseBuiltinErrors(true)
+		RaiseBuiltinErrors(true).
+		EnableTracing(true) // to find the expression a failing test stopped at
 	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {
 		var astErrs ast.Errors
@@ -68,21 +70,27 @@ func RunTests(ctx context.Context, root string, filter string) (*TestReport, dia
 		case r.Error != nil:
 			tr.Outcome, tr.Msg = "error", r.Error.Error()
 			rep.Errored++
-			diags.Errorf(tr.Pos, tr.Package+"."+tr.Name, "policy-test", "%s errored: %s", tr.Name, tr.Msg)
+			pos := tr.Pos
+			var te *topdown.Error
+			if errors.As(r.Error, &te) && te.Location != nil {
+				pos = locPos(te.Location)
+			}
+			diags.Errorf(pos, tr.Package+"."+tr.Name, "policy-test", "%s errored: %s", tr.Name, tr.Msg)
 		case r.Fail:
 			tr.Outcome = "fail"
 			rep.Failed++
 			pos := tr.Pos
 			tr.Msg = "test failed"
-			if r.FailedAt != nil && r.FailedAt.Location != nil {
-				pos = locPos(r.FailedAt.Location)
-				tr.Msg = "failed at " + oneLine(string(r.FailedAt.Location.Text))
+			if loc := failedAt(r); loc != nil {
+				pos = locPos(loc)
+				tr.Msg = "failed at " + oneLine(string(loc.Text))
 			}
 			diags.Errorf(pos, tr.Package+"."+tr.Name, "policy-test", "%s %s", tr.Name, tr.Msg)
 		default:
 			tr.Outcome = "pass"
 			rep.Passed++
 		}
+		r.Trace = nil
 		rep.Results = append(rep.Results, tr)
 	}
 	if err := ctx.Err(); err != nil {
@@ -104,4 +112,27 @@ func oneLine(s string) string {
 		s = s[:117] + "..."
 	}
 	return s
+}
+
+// failedAt finds the last expression of the test's own body that failed.
+func failedAt(r *tester.Result) *ast.Location {
+	if r.Location == nil {
+		return nil
+	}
+	first := r.Location.Row
+	last := first + strings.Count(string(r.Location.Text), "\n")
+	var loc *ast.Location
+	for _, ev := range r.Trace {
+		if ev.Op != topdown.FailOp {
+			continue
+		}
+		expr, ok := ev.Node.(*ast.Expr)
+		if !ok || expr.Location == nil || expr.Location.File != r.Location.File {
+			continue
+		}
+		if expr.Location.Row > first && expr.Location.Row <= last {
+			loc = expr.Location
+		}
+	}
+	return loc
 }
