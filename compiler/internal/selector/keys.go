@@ -135,7 +135,6 @@ type Facts struct {
 	id     string
 	geo    string
 	vals   [numKeys][]string
-	ints   [numKeys]intValue
 	labels map[string]string
 }
 
@@ -171,13 +170,6 @@ func NewFacts(s *model.Store, groups []string) *Facts {
 	f.vals[keyDeliveryPartners] = normalise(s.Attributes.DeliveryPartners)
 	f.vals[keyLanguages] = normalise(s.Attributes.Languages)
 	f.vals[keyGroup] = normalise(groups)
-	for k := range f.vals {
-		f.ints[k] = intOf(f.vals[k])
-	}
-	// The integer attributes are integers even when the string form
-	// would say otherwise (it cannot, but keep the source of truth).
-	f.ints[keyDriveThruLanes] = intValue{int64(s.Attributes.DriveThruLanes), true}
-	f.ints[keyNodes] = intValue{int64(s.Cluster.Nodes), true}
 	return f
 }
 
@@ -186,7 +178,6 @@ func NewFacts(s *model.Store, groups []string) *Facts {
 func (f *Facts) WithGroups(groups []string) *Facts {
 	g := *f
 	g.vals[keyGroup] = normalise(groups)
-	g.ints[keyGroup] = intOf(g.vals[keyGroup])
 	return &g
 }
 

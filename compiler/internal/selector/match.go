@@ -114,14 +114,13 @@ func (q *req) matches(f *Facts) bool {
 			one[0] = v
 			vals = one[:1]
 		}
-		return q.eval(vals, intValue{})
+		return q.eval(vals)
 	}
-	return q.eval(f.vals[q.k], f.ints[q.k])
+	return q.eval(f.vals[q.k])
 }
 
-// eval applies the operator to a key's values. iv is the precomputed
-// integer form; its zero value means "compute from vals".
-func (q *req) eval(vals []string, iv intValue) bool {
+// eval applies the operator to a key's values.
+func (q *req) eval(vals []string) bool {
 	switch q.op {
 	case model.In:
 		return q.firstListed(vals) >= 0
@@ -132,11 +131,9 @@ func (q *req) eval(vals []string, iv intValue) bool {
 	case model.DoesNotExist:
 		return len(vals) == 0
 	case model.Gt, model.Lt:
+		iv := intOf(vals)
 		if !iv.ok {
-			iv = intOf(vals)
-			if !iv.ok {
-				return false
-			}
+			return false
 		}
 		if q.op == model.Gt {
 			return iv.n > q.n

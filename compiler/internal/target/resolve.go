@@ -223,6 +223,9 @@ func (r *resolver) reportRings() {
 		all = append(all, ring.Name)
 	}
 	for i, ring := range r.ring {
+		if ring >= 0 {
+			continue
+		}
 		s := r.ix.stores[i]
 		path := entityPath("stores", s.ID, "")
 		switch ring {
