@@ -1,0 +1,100 @@
+package load
+
+import (
+	"time"
+
+	"cuelang.org/go/cue/ast"
+
+	"github.com/fleetc/fleetc/compiler/internal/diag"
+)
+
+// checkFile runs the checks that need one entity at a time: known
+// timezones, one app source, non-empty groups and freeze periods.
+func (r *fileResult) checkFile(f *ast.File) {
+	// pos finds a field's position by walking the file; used only when a
+	// check fails.
+	pos := func(fallback diag.Pos, path ...seg) diag.Pos {
+		if p, ok := findPos(f, path); ok {
+			return toPos(p)
+		}
+		return fallback
+	}
+	valuePos := func(fallback diag.Pos, path ...seg) diag.Pos {
+		if p, ok := findValue(f, path); ok {
+			return toPos(p)
+		}
+		return fallback
+	}
+	zones := map[string]bool{}
+	for _, s := range r.Stores {
+		ok, seen := zones[s.Timezone]
+		if !seen {
+			_, err := time.LoadLocation(s.Timezone)
+			ok = err == nil && s.Timezone != "Local"
+			zones[s.Timezone] = ok
+		}
+		if !ok {
+			path := []seg{field("stores"), field(s.ID), field("timezone")}
+			r.Diags.Errorf(valuePos(s.Pos, path...), formatPath(path), "unknown-timezone",
+				"unknown timezone %q: want an IANA zone name such as America/New_York", s.Timezone)
+		}
+	}
+	for _, a := range r.Apps {
+		n := 0
+		if a.Source.Helm != nil {
+			n++
+		}
+		if a.Source.Kustomize != nil {
+			n++
+		}
+		if n != 1 {
+			path := []seg{field("apps"), field(a.ID), field("source")}
+			what := "neither"
+			if n == 2 {
+				what = "both"
+			}
+			r.Diags.Errorf(pos(a.Pos, path...), formatPath(path), "app-source",
+				"app source must be exactly one of helm or kustomize, found %s", what)
+		}
+	}
+	for _, g := range r.Groups {
+		if len(g.Stores) == 0 && len(g.Geo) == 0 && g.Selector == nil {
+			r.Diags.Errorf(g.Pos, formatPath([]seg{field("groups"), field(g.Name)}), "group-empty",
+				"group %q has no members: set at least one of stores, geo or selector", g.Name)
+		}
+	}
+	for _, fr := range r.Freezes {
+		start, serr := parseFreezeTime(fr.Start, fr.Local)
+		end, eerr := parseFreezeTime(fr.End, fr.Local)
+		for _, bad := range []struct {
+			name string
+			err  error
+		}{{"start", serr}, {"end", eerr}} {
+			if bad.err != nil {
+				path := []seg{field("freezes"), field(fr.Name), field(bad.name)}
+				r.Diags.Errorf(valuePos(fr.Pos, path...), formatPath(path), "freeze-time", "invalid %s time: %v", bad.name, bad.err)
+			}
+		}
+		if serr == nil && eerr == nil && !end.After(start) {
+			path := []seg{field("freezes"), field(fr.Name), field("end")}
+			r.Diags.Errorf(valuePos(fr.Pos, path...), formatPath(path), "freeze-order",
+				"freeze ends (%s) at or before it starts (%s)", fr.End, fr.Start)
+		}
+	}
+}
+
+// parseFreezeTime reads a freeze boundary: store-local wall-clock time
+// when local, else RFC 3339 (seconds optional). Local times are compared
+// as if in UTC, which orders them correctly within one store.
+func parseFreezeTime(s string, local bool) (time.Time, error) {
+	if local {
+		return time.Parse("2006-01-02T15:04", s)
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		if t2, err2 := time.Parse("2006-01-02T15:04Z07:00", s); err2 == nil {
+			return t2, nil
+		}
+	}
+	return t, err
+}

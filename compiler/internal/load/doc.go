@@ -1,0 +1,20 @@
+// Package load turns the monorepo's CUE fleet files into a *model.Fleet.
+//
+// Fleet files are fleet.cue at the repository root and every *.cue file
+// under inventory/, apps/ and rings/. Each file is parsed and evaluated on
+// its own, in a fresh cue.Context, unified with #File from the schemas
+// (the repository's schemas/ module, or the copy embedded in the binary),
+// validated concrete and decoded to Go through JSON. Evaluating the whole
+// inventory as one CUE value is superlinear and is never done.
+//
+// Every finding is a diagnostic at the user's own file: CUE errors are
+// placed at a position inside the fleet file (never a schema line), with a
+// field path written in CUE syntax with list indices in brackets, e.g.
+// stores."nyc-0001".timezone or apps.pos.dependsOn[1]. Checks that need
+// one entity at a time (timezones, app sources, freeze periods) run per
+// file; checks across files (duplicate ids, unknown references, dependency
+// cycles, ring order, settings) run after all files are decoded.
+//
+// A file's outcome (fileResult) depends only on the schema and the file's
+// bytes, so it can later be cached by content hash.
+package load
