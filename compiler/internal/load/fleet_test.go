@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"testing"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
