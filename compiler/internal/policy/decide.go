@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -90,13 +89,7 @@ func (e *Engine) Decide(ctx context.Context, inputs []Input, opts EvalOptions) (
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	run := &decideRun{
-		e:         e,
-		opts:      opts,
-		now:       ast.StringTerm(opts.Now.UTC().Format(time.RFC3339)),
-		approvals: ast.NewTerm(approvalsValue(opts.Approvals)),
-		memo:      map[int][]*memoEntry{},
-	}
+	run := newDecideRun(e, opts)
 	out := make([]Decision, len(inputs))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -142,123 +135,55 @@ feed:
 	return out, nil
 }
 
-// decideRun is the state of one Decide call: section conversions shared
-// by pointer and the memo of decisions by projected input.
+// decideRun is the state of one Decide call: the section caches and the
+// memo of decisions by input class.
 type decideRun struct {
-	e         *Engine
-	opts      EvalOptions
-	now       *ast.Term
-	approvals *ast.Term
-	sections  sync.Map // sectionKey -> ast.Value (projected)
+	e      *Engine
+	opts   EvalOptions
+	caches [numSections]*sectionCache // nil: section not read
 
 	mu   sync.Mutex
-	memo map[int][]*memoEntry
-}
-
-type sectionKey struct {
-	name string
-	ptr  uintptr
+	memo map[memoKey]*memoEntry
 }
 
 type memoEntry struct {
-	key  ast.Value
 	done chan struct{}
 	d    Decision
 	err  error
 }
 
-func (r *decideRun) decide(ctx context.Context, in *Input) (Decision, error) {
-	key := r.buildInput(in)
-	if r.opts.NoMemo {
-		return r.eval(ctx, key)
-	}
-	h := key.Hash()
-	r.mu.Lock()
-	for _, m := range r.memo[h] {
-		if m.key.Compare(key) == 0 {
-			r.mu.Unlock()
-			<-m.done
-			return m.d, m.err
-		}
-	}
-	m := &memoEntry{key: key, done: make(chan struct{})}
-	r.memo[h] = append(r.memo[h], m)
-	r.mu.Unlock()
-	m.d, m.err = r.eval(ctx, key)
-	close(m.done)
-	return m.d, m.err
-}
-
-// buildInput builds the input document restricted to the paths the
-// policies read. Shared sections are converted once per pointer.
-func (r *decideRun) buildInput(in *Input) ast.Value {
-	root := r.e.paths
-	top := ast.NewObjectWithCapacity(12)
-	for _, name := range sectionNames {
-		t := root
-		if !root.whole {
+func newDecideRun(e *Engine, opts EvalOptions) *decideRun {
+	r := &decideRun{e: e, opts: opts, memo: map[memoKey]*memoEntry{}}
+	for s, name := range sectionNames {
+		t := e.paths
+		if !t.whole {
 			var ok bool
-			if t, ok = root.kids[name]; !ok {
+			if t, ok = t.kids[name]; !ok {
 				continue
 			}
 		}
-		v := r.section(name, t, in)
-		if v != nil {
-			top.Insert(ast.StringTerm(name), ast.NewTerm(v))
-		}
+		r.caches[s] = newSectionCache(t)
 	}
-	return top
+	return r
 }
 
-var sectionNames = []string{"app", "approvals", "change", "freezes", "history", "now", "overrides", "ring", "store", "values", "window"}
-
-func (r *decideRun) section(name string, t *pathTrie, in *Input) ast.Value {
-	shared := func(ptr uintptr, full func() ast.Value) ast.Value {
-		k := sectionKey{name, ptr}
-		if v, ok := r.sections.Load(k); ok {
-			return v.(ast.Value)
-		}
-		v := project(full(), t)
-		r.sections.Store(k, v)
-		return v
+func (r *decideRun) decide(ctx context.Context, in *Input) (Decision, error) {
+	k := r.key(in)
+	if r.opts.NoMemo {
+		return r.eval(ctx, r.document(k))
 	}
-	switch name {
-	case "app":
-		return shared(reflect.ValueOf(in.App).Pointer(), func() ast.Value { return appValue(in.App) })
-	case "ring":
-		return shared(reflect.ValueOf(in.Ring).Pointer(), func() ast.Value { return ringValue(in.Ring) })
-	case "store":
-		if in.Store == nil {
-			return ast.NewObject()
-		}
-		return shared(reflect.ValueOf(in.Store).Pointer(), in.Store.value)
-	case "values":
-		return shared(reflect.ValueOf(in.Values).Pointer(), func() ast.Value {
-			if in.Values == nil {
-				return ast.NewObject()
-			}
-			v, err := ast.InterfaceToValue(in.Values)
-			if err != nil { // values come from CUE and are always JSON
-				return ast.NewObject()
-			}
-			return v
-		})
-	case "approvals":
-		return project(r.approvals.Value, t)
-	case "now":
-		return r.now.Value
-	case "change":
-		return project(changeValue(in.Change), t)
-	case "window":
-		return project(windowValue(in.Window), t)
-	case "freezes":
-		return freezesValue(in.Freezes)
-	case "overrides":
-		return overridesValue(in.Overrides)
-	case "history":
-		return project(historyValue(in.History), t)
+	r.mu.Lock()
+	if m, ok := r.memo[k]; ok {
+		r.mu.Unlock()
+		<-m.done
+		return m.d, m.err
 	}
-	return nil
+	m := &memoEntry{done: make(chan struct{})}
+	r.memo[k] = m
+	r.mu.Unlock()
+	m.d, m.err = r.eval(ctx, r.document(k))
+	close(m.done)
+	return m.d, m.err
 }
 
 // eval runs the prepared query once and folds the rule results.
