@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/fleetc/fleetc/policies"
 	"github.com/fleetc/fleetc/schemas"
 )
 
@@ -98,8 +99,9 @@ func newPlan(opts Options) *plan {
 	return p
 }
 
-// Generate writes a complete synthetic monorepo into dir: schemas/,
-// fleet.cue, inventory/ (stores and groups), apps/ and rings/. The same
+// Generate writes a complete synthetic monorepo into dir: schemas/ and
+// policies/ (copies of the embedded defaults), fleet.cue, inventory/
+// (stores and groups), apps/ and rings/. The same
 // Options give byte-identical output. dir may exist but must not already
 // hold any of those entries.
 func Generate(dir string, opts Options) (Stats, error) {
@@ -115,6 +117,9 @@ func Generate(dir string, opts Options) (Stats, error) {
 	p := newPlan(opts)
 	out := &output{dir: dir}
 	if err := out.copyFS("schemas", schemas.FS); err != nil {
+		return Stats{}, err
+	}
+	if err := out.copyFS("policies", policies.FS); err != nil {
 		return Stats{}, err
 	}
 	p.write(out)

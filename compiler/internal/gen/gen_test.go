@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/policies"
+	"github.com/fleetc/fleetc/schemas"
 )
 
 // TestGenerateValid generates a small fleet and loads it the way fleetc
@@ -52,9 +54,27 @@ func TestGenerateValid(t *testing.T) {
 	if files < 4 {
 		t.Errorf("store files = %d, want at least 4", files)
 	}
-	// The schemas are a byte copy of the embedded ones.
-	if _, err := os.Stat(filepath.Join(dir, "schemas", "cue.mod", "module.cue")); err != nil {
-		t.Error(err)
+	// The schemas and policies are byte copies of the embedded ones.
+	for _, c := range []struct {
+		sub  string
+		fsys fs.FS
+	}{{"schemas", schemas.FS}, {"policies", policies.FS}} {
+		n := 0
+		err := fs.WalkDir(c.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			want, _ := fs.ReadFile(c.fsys, p)
+			got, err := os.ReadFile(filepath.Join(dir, c.sub, filepath.FromSlash(p)))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s/%s is not a copy of the embedded file (%v)", c.sub, p, err)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n == 0 {
+			t.Errorf("%s: %d files, %v", c.sub, n, err)
+		}
 	}
 
 	// What the fleet is meant to contain.
@@ -236,5 +256,14 @@ func TestGenerateOptions(t *testing.T) {
 	}
 	if st.Stores != 1 || st.Apps != 0 || st.RingSizes[0] != (RingSize{"lab", 1}) {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+func BenchmarkGenerate10k(b *testing.B) {
+	for b.Loop() {
+		dir := b.TempDir()
+		if _, err := Generate(dir, Options{Stores: 10000, Apps: 20, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -17,7 +17,9 @@ type req struct {
 // selector: terms ORed, requirements in a term ANDed.
 type selector [][]req
 
-func one(key, op string, values ...string) selector { return selector{{{key: key, op: op, values: values}}} }
+func one(key, op string, values ...string) selector {
+	return selector{{{key: key, op: op, values: values}}}
+}
 
 // cue renders a selector as a one-line-per-term CUE value.
 func (w *cueWriter) selector(depth int, sel selector) {
