@@ -22,10 +22,19 @@ type errGroup struct {
 }
 
 // groupErrors splits err by field path, in the order CUE reported them.
+// A failed import is reported once, at the import, not again at each use.
 func groupErrors(err error) []errGroup {
 	var groups []errGroup
 	at := map[string]int{}
-	for _, e := range cueerrors.Errors(err) {
+	errs := cueerrors.Errors(err)
+	badImport := slices.ContainsFunc(errs, func(e cueerrors.Error) bool {
+		format, _ := e.Msg()
+		return strings.Contains(format, "imported but not defined")
+	})
+	for _, e := range errs {
+		if format, _ := e.Msg(); badImport && strings.HasPrefix(format, "import %q not found") {
+			continue
+		}
 		p := parseErrorPath(e.Path())
 		key := formatPath(p)
 		i, ok := at[key]
@@ -72,6 +81,9 @@ func (c *errorConverter) convert(g errGroup) (diag.Diagnostic, editKind) {
 	case format == "field not allowed":
 		edit = editDelete
 		d.Message = c.unknownField(g.path)
+	case strings.Contains(format, "imported but not defined") && len(args) > 0:
+		d.Code = "import"
+		d.Message = fmt.Sprintf("cannot import %q: fleet files may import only CUE's standard library", fmt.Sprint(args[0]))
 	case isDisjunction(g):
 		d.Message = c.disjunction(g)
 	case strings.HasPrefix(format, "invalid value %v (out of bound %s)") && len(args) == 2:

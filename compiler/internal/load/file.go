@@ -83,7 +83,7 @@ func evalFile(s *schema, rel string, src []byte) fileResult {
 		r.Diags = syntaxDiags(rel, err)
 		return r
 	}
-	v, diags := validate(s, rel, src, f)
+	v, diags, failed := validate(s, rel, src, f)
 	r.Diags = diags
 	var fj fileJSON
 	if len(diags) == 0 {
@@ -96,7 +96,7 @@ func evalFile(s *schema, rel string, src []byte) fileResult {
 			return r
 		}
 	} else {
-		r.Invalid = decodeEach(v, &fj)
+		r.Invalid = decodeEach(v, &fj, failed)
 	}
 	r.attach(&fj, f)
 	r.checkFile(f)
@@ -105,15 +105,16 @@ func evalFile(s *schema, rel string, src []byte) fileResult {
 
 // validate evaluates the file against #File. When CUE reports errors, the
 // offending fields are neutralised (set to _ or removed) and the file is
-// evaluated again, so every error of the file comes out at once.
-func validate(s *schema, rel string, src []byte, f *ast.File) (v cue.Value, l diag.List) {
+// evaluated again, so every error of the file comes out at once. failed
+// holds the paths of the fields reported.
+func validate(s *schema, rel string, src []byte, f *ast.File) (v cue.Value, l diag.List, failed [][]seg) {
 	edits := map[string]editKind{}
 	var reported [][]seg
 	for pass := 0; pass < maxPasses; pass++ {
 		if pass > 0 {
 			var err error
 			if f, err = parser.ParseFile(rel, src); err != nil {
-				return v, l // parsed fine before; cannot happen
+				return v, l, reported // parsed fine before; cannot happen
 			}
 			applyEdits(f, edits)
 		}
@@ -121,7 +122,7 @@ func validate(s *schema, rel string, src []byte, f *ast.File) (v cue.Value, l di
 		v = s.build(ctx).Unify(ctx.BuildFile(f))
 		err := v.Validate(cue.Concrete(true))
 		if err == nil {
-			return v, l
+			return v, l, reported
 		}
 		conv := &errorConverter{schema: s, file: rel, ast: f, value: v}
 		applicable := 0
@@ -148,7 +149,7 @@ func validate(s *schema, rel string, src []byte, f *ast.File) (v cue.Value, l di
 			break
 		}
 	}
-	return v, l
+	return v, l, reported
 }
 
 func decodeJSON(b []byte, into any) error {
@@ -158,10 +159,20 @@ func decodeJSON(b []byte, into any) error {
 }
 
 // decodeEach decodes a file with errors entity by entity, keeping the
-// valid ones and naming the others.
-func decodeEach(v cue.Value, fj *fileJSON) []entityKey {
+// valid ones and naming the others: those that do not decode and those
+// with a reported error (their neutralised fields may have taken a
+// default in the last pass).
+func decodeEach(v cue.Value, fj *fileJSON, failed [][]seg) []entityKey {
 	var invalid []entityKey
-	if sv := v.LookupPath(cue.ParsePath("settings")); sv.Exists() {
+	bad := map[[2]string]bool{}
+	for _, p := range failed {
+		if len(p) >= 2 {
+			bad[[2]string{p[0].name, p[1].name}] = true
+		}
+	}
+	if sv := v.LookupPath(cue.ParsePath("settings")); sv.Exists() && !slices.ContainsFunc(failed, func(p []seg) bool {
+		return p[0].name == "settings"
+	}) {
 		var st model.Settings
 		if b, err := sv.MarshalJSON(); err == nil && decodeJSON(b, &st) == nil {
 			fj.Settings = &st
@@ -183,6 +194,10 @@ func decodeEach(v cue.Value, fj *fileJSON) []entityKey {
 		}
 		for it.Next() {
 			id := it.Selector().Unquoted()
+			if bad[[2]string{k.key, id}] {
+				invalid = append(invalid, entityKey{k.kind, id})
+				continue
+			}
 			b, err := it.Value().MarshalJSON()
 			if err == nil {
 				err = maps[k.key](id, b)

@@ -293,3 +293,22 @@ func replaceOnce(s, old, new string) string {
 	i := strings.Index(s, old)
 	return s[:i] + new + s[i+len(old):]
 }
+
+// TestPartialFleet: entities with errors are left out of the fleet, the
+// rest of their files are kept.
+func TestPartialFleet(t *testing.T) {
+	_, f, diags := loadArchive(t, "testdata/two-files.txtar")
+	if diags.Errors() != 6 {
+		t.Errorf("got %d errors, want 6:\n%s", diags.Errors(), render(diags))
+	}
+	var ids []string
+	for _, s := range f.Stores {
+		ids = append(ids, s.ID)
+	}
+	if want := []string{"nyc-0001", "nyc-0004"}; !slices.Equal(ids, want) {
+		t.Errorf("stores = %q, want %q", ids, want)
+	}
+	if g := f.GroupByID["g"]; g == nil || len(g.Refs) != 2 {
+		t.Errorf("group g = %+v", g)
+	}
+}
