@@ -45,7 +45,9 @@ func Load(ctx context.Context, opts Options) (*model.Fleet, diag.List, error) {
 	}
 	if s == nil {
 		diags.Sort()
-		return &model.Fleet{}, diags, nil
+		fleet := &model.Fleet{}
+		fleet.Index()
+		return fleet, diags, nil
 	}
 	files, err := Files(opts.Root)
 	if err != nil {
