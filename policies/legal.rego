@@ -8,7 +8,7 @@ package fleetc.legal
 biometric_apps := {"drive-thru-vision"}
 
 # Apps that show menus or prices to customers.
-menu_board_apps := {"menu-board"}
+menu_board_apps := {"menu-boards"}
 
 # The app runs on the store after the change (anything but a removal).
 runs_after if input.change.to != ""

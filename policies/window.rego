@@ -5,7 +5,7 @@
 package fleetc.window
 
 # Teams that must approve a change outside a store's window.
-override_teams := ["ops-leads"]
+override_teams := ["ops"]
 
 changing if input.change.kind != "none"
 

@@ -39,7 +39,7 @@ test_window_override_needs_ops_leads if {
 	inp := {"change": upgrade, "window": closed, "overrides": [o]}
 	count(window.defer_window) == 0 with input as inp
 	got := window.signoff_window_override with input as inp
-	got == {{"msg": "override hotfix-42 lets changes through outside the deployment window", "teams": ["ops-leads"]}}
+	got == {{"msg": "override hotfix-42 lets changes through outside the deployment window", "teams": ["ops"]}}
 }
 
 test_window_override_unused_inside_window if {

@@ -28,7 +28,7 @@ func fleetInputs(b *testing.B, stores, apps int, now time.Time) []Input {
 	for a := range appList {
 		id := fmt.Sprintf("app-%02d", a)
 		if a == 0 {
-			id = "menu-board"
+			id = "menu-boards"
 		}
 		if a == 1 {
 			id = "drive-thru-vision"

@@ -39,11 +39,11 @@ type Decision struct {
 // Reason is one message of one rule. A sign-off rule whose teams have all
 // approved appears with Verdict allow.
 type Reason struct {
-	Rule    string // e.g. "legal.deny_bipa"
-	Verdict Verdict
-	Msg     string
-	Teams   []string // teams a sign-off rule asks for
-	Pos     diag.Pos // the rule's first definition
+	Rule    string   `json:"rule"` // e.g. "legal.deny_bipa"
+	Verdict Verdict  `json:"verdict"`
+	Msg     string   `json:"msg"`
+	Teams   []string `json:"teams,omitempty"` // teams a sign-off rule asks for
+	Pos     diag.Pos `json:"pos"`             // the rule's first definition
 
 	until time.Time // from a defer message
 }
