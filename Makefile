@@ -1,0 +1,44 @@
+# fleetc — see README.md. Every target works on a fresh machine with Go 1.26.
+GO          ?= go
+BIN         := bin/fleetc
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEMO_OUT    ?= out
+
+.PHONY: build demo test test-short policy-test lint bench e2e golden clean
+
+build:
+	$(GO) build -o $(BIN) ./compiler/cmd/fleetc
+
+# Compile the sample fleet in this repo into ./out and print the plan.
+demo: build
+	$(BIN) validate
+	$(BIN) compile --out $(DEMO_OUT)
+
+# The whole test suite: Go tests with the race detector (testscript
+# scenarios, golden deploy tree, fuzz seeds) and the Rego unit tests.
+test: build
+	$(GO) test -race -count=1 ./...
+	$(BIN) policy test
+
+test-short:
+	$(GO) test -count=1 ./...
+
+policy-test: build
+	$(BIN) policy test
+
+# Regenerate golden files (deploy tree of the sample fleet, testscript cmp
+# files). CI fails when this would change anything.
+golden:
+	$(GO) test ./compiler/... -run 'Golden|Scripts' -update
+
+lint:
+	@test -z "$$(gofmt -l compiler agent schemas policies 2>/dev/null)" || { gofmt -l compiler agent schemas policies; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+bench:
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin $(DEMO_OUT)

@@ -1,0 +1,195 @@
+package compiler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
+	"github.com/fleetc/fleetc/compiler/internal/diag"
+	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/load"
+	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/render"
+	"github.com/fleetc/fleetc/compiler/internal/target"
+)
+
+// Options are the explicit inputs of one compile.
+type Options struct {
+	Root    string    // monorepo root
+	Out     string    // deploy tree; its .fleetc/state.json is the previous state
+	Now     time.Time // the compile's clock (policies see it as time.now_ns)
+	Workers int       // 0 = GOMAXPROCS
+	DryRun  bool      // plan: compute everything, write nothing
+	// ApprovalsFile names who approved the merge request (JSON); empty = none.
+	ApprovalsFile string
+	// Progress, when set, is called as each stage finishes.
+	Progress func(stage string, took time.Duration, detail string)
+}
+
+// Result is everything a compile produced. Findings are in Diagnostics;
+// when it holds errors the later fields may be nil and nothing was written.
+type Result struct {
+	Diagnostics diag.List
+	Fleet       *model.Fleet
+	Targets     *target.Result
+	Previous    *deploy.State
+	Gate        *gate.Result  // decisions; nil until the gate ran
+	Verdicts    *gate.Summary // decisions grouped by verdict and rule
+	Desired     *deploy.State
+	Plan        *deploy.Plan
+	Tree        *deploy.Tree
+	Written     *deploy.WriteStats // nil on a dry run
+	Timings     []Timing
+}
+
+// Timing is how long one stage took.
+type Timing struct {
+	Stage string        `json:"stage"`
+	Took  time.Duration `json:"took_ns"`
+}
+
+// Failed reports whether the compile stopped on findings.
+func (r *Result) Failed() bool { return r.Diagnostics.HasErrors() }
+
+// Analyze loads and targets the fleet: everything validate and explain
+// need, without policies, rendering or writing.
+func Analyze(ctx context.Context, opts Options) (*Result, error) {
+	res := &Result{}
+	st := res.stage(opts, "load")
+	fleet, diags, err := load.Load(ctx, load.Options{Root: opts.Root, Workers: opts.Workers})
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	res.Diagnostics.Merge(diags)
+	if res.Diagnostics.HasErrors() {
+		res.Diagnostics.Sort()
+		return res, nil
+	}
+	res.Fleet = fleet
+	st.done(fmt.Sprintf("%d stores, %d apps, %d rings, %d groups", len(fleet.Stores), len(fleet.Apps), len(fleet.Rings), len(fleet.Groups)))
+
+	st = res.stage(opts, "target")
+	targets, diags := target.Resolve(ctx, fleet, target.Options{Workers: opts.Workers})
+	res.Diagnostics.Merge(diags)
+	res.Diagnostics.Sort()
+	if res.Diagnostics.HasErrors() {
+		return res, nil
+	}
+	res.Targets = targets
+	st.done(fmt.Sprintf("%d assignments, %d variants", countAssignments(targets), len(targets.Variants)))
+	return res, ctx.Err()
+}
+
+// Compile runs the whole pipeline and, unless DryRun, writes the deploy tree.
+func Compile(ctx context.Context, opts Options) (*Result, error) {
+	res, err := Analyze(ctx, opts)
+	if err != nil || res.Failed() {
+		return res, err
+	}
+
+	st := res.stage(opts, "policy")
+	engine, diags, err := policy.Load(ctx, policy.Options{Root: opts.Root})
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	res.Diagnostics.Merge(diags)
+	approvals, diags, err := readApprovals(opts.ApprovalsFile, res.Fleet)
+	if err != nil {
+		return nil, err
+	}
+	res.Diagnostics.Merge(diags)
+	res.Diagnostics.Sort()
+	if res.Failed() {
+		return res, nil
+	}
+	prev, err := deploy.ReadState(opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	res.Previous = prev
+	gated, diags, err := gate.Run(ctx, gate.Options{
+		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
+		Now: opts.Now, Workers: opts.Workers,
+	})
+	if err != nil {
+		return nil, err // fails closed: nothing is written
+	}
+	res.Diagnostics.Merge(diags)
+	res.Diagnostics.Sort()
+	if res.Failed() {
+		return res, nil
+	}
+	res.Gate = gated
+	res.Verdicts = gate.Summarize(gated.Decisions, res.Fleet)
+	res.Desired = gated.Desired
+	res.Plan = deploy.Diff(prev, res.Desired)
+	st.done(fmt.Sprintf("%d pairs evaluated (%d policy evaluations), %d decisions recorded", gated.Evaluated, engine.Evaluations(), len(gated.Decisions)))
+
+	st = res.stage(opts, "render")
+	tree, err := render.Render(ctx, res.Desired, storeVars(res.Fleet), render.Options{Settings: res.Fleet.Settings, Workers: opts.Workers})
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	if err := addDecisions(tree, gated.Decisions); err != nil {
+		return nil, err
+	}
+	if diags := render.Check(tree); diags.HasErrors() {
+		return nil, fmt.Errorf("rendered tree is not valid for Flux (a fleetc bug): %w", diags.Err())
+	}
+	res.Tree = tree
+	st.done(fmt.Sprintf("%d files", len(tree.Files)))
+
+	if opts.DryRun {
+		return res, ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st = res.stage(opts, "write")
+	stats, err := deploy.Write(opts.Out, tree)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", opts.Out, err)
+	}
+	res.Written = &stats
+	st.done(fmt.Sprintf("%d files, %d unchanged, into %s", stats.Files, stats.Unchanged, opts.Out))
+	return res, nil
+}
+
+func storeVars(f *model.Fleet) func(id string) render.StoreVars {
+	return func(id string) render.StoreVars {
+		s := f.StoreByID[id]
+		if s == nil {
+			return render.StoreVars{ID: id}
+		}
+		return render.StoreVars{ID: s.ID, Name: s.Name, Timezone: s.Timezone}
+	}
+}
+
+func countAssignments(t *target.Result) int {
+	n := 0
+	for _, s := range t.Stores {
+		n += len(s.Apps)
+	}
+	return n
+}
+
+type stageTimer struct {
+	res   *Result
+	opts  Options
+	name  string
+	start time.Time
+}
+
+func (r *Result) stage(opts Options, name string) *stageTimer {
+	return &stageTimer{res: r, opts: opts, name: name, start: time.Now()}
+}
+
+func (s *stageTimer) done(detail string) {
+	took := time.Since(s.start)
+	s.res.Timings = append(s.res.Timings, Timing{Stage: s.name, Took: took})
+	if s.opts.Progress != nil {
+		s.opts.Progress(s.name, took, detail)
+	}
+}

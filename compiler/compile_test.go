@@ -1,0 +1,150 @@
+package compiler
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the sample fleet")
+
+// goldenNow is the pinned clock of the golden compile: a Tuesday 03:00 in
+// Chicago, inside most stores' windows and before the Thanksgiving freeze.
+var goldenNow = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func compileSample(t *testing.T, out string, workers int) *Result {
+	t.Helper()
+	res, err := Compile(context.Background(), Options{Root: repoRoot(t), Out: out, Now: goldenNow, Workers: workers})
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	if res.Failed() {
+		t.Fatalf("compile findings:\n%v", res.Diagnostics.Err())
+	}
+	return res
+}
+
+// readTree returns every file under dir by slash path, skipping .git.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func diffTrees(t *testing.T, got, want map[string][]byte, hint string) {
+	t.Helper()
+	var paths []string
+	for p := range got {
+		paths = append(paths, p)
+	}
+	for p := range want {
+		if _, ok := got[p]; !ok {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	bad := 0
+	for _, p := range paths {
+		g, gok := got[p]
+		w, wok := want[p]
+		switch {
+		case !gok:
+			t.Errorf("%s: missing from output", p)
+		case !wok:
+			t.Errorf("%s: unexpected in output", p)
+		case !bytes.Equal(g, w):
+			t.Errorf("%s: content differs", p)
+		default:
+			continue
+		}
+		if bad++; bad > 20 {
+			t.Fatalf("too many differences; %s", hint)
+		}
+	}
+	if bad > 0 {
+		t.Logf("%s", hint)
+	}
+}
+
+// TestGoldenSampleFleet compiles the repo's sample fleet and compares the
+// deploy tree with testdata/golden/sample. Refresh with
+// `go test ./compiler -run Golden -update` (or `make golden`).
+func TestGoldenSampleFleet(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deploy")
+	compileSample(t, out, 0)
+	got := readTree(t, out)
+	golden := filepath.Join("testdata", "golden", "sample")
+	if *update {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		for p, b := range got {
+			dst := filepath.Join(golden, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	diffTrees(t, got, readTree(t, golden), "run `make golden` to refresh testdata/golden if the change is intended")
+}
+
+// TestCompileDeterministic compiles the sample fleet twice, with one and
+// with four workers, into fresh directories and into the same directory
+// again: every tree must be byte-identical.
+func TestCompileDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	compileSample(t, a, 1)
+	compileSample(t, b, 4)
+	first := readTree(t, a)
+	if len(first) == 0 {
+		t.Fatal("empty tree")
+	}
+	diffTrees(t, readTree(t, b), first, "workers 1 vs 4")
+
+	res := compileSample(t, a, 2) // recompile over its own output
+	diffTrees(t, readTree(t, a), first, "recompile in place")
+	if !res.Plan.Empty() {
+		t.Errorf("recompiling unchanged input planned changes: %+v", res.Plan.Summary.Counts)
+	}
+	if res.Written.Unchanged != res.Written.Files {
+		t.Errorf("recompile rewrote files: %d of %d unchanged", res.Written.Unchanged, res.Written.Files)
+	}
+}

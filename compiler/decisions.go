@@ -1,0 +1,42 @@
+package compiler
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
+	"github.com/fleetc/fleetc/compiler/internal/diag"
+	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
+)
+
+// DecisionsPath is where the decisions of the last compile live.
+const DecisionsPath = ".fleetc/decisions.jsonl"
+
+// addDecisions writes one JSON line per recorded decision into the tree.
+func addDecisions(t *deploy.Tree, ds []gate.Decision) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for i := range ds {
+		if err := enc.Encode(&ds[i]); err != nil {
+			return fmt.Errorf("encode decision %s/%s: %w", ds[i].Store, ds[i].App, err)
+		}
+	}
+	t.Files[DecisionsPath] = b.Bytes()
+	return nil
+}
+
+// readApprovals reads the approvals file, if any, and maps users to teams.
+func readApprovals(path string, f *model.Fleet) (policy.ApprovalSet, diag.List, error) {
+	if path == "" {
+		return policy.ApprovalSet{}, nil, nil
+	}
+	a, err := policy.ReadApprovals(path)
+	if err != nil {
+		return policy.ApprovalSet{}, nil, err
+	}
+	set, diags := a.Resolve(f.Teams, "")
+	return set, diags, nil
+}

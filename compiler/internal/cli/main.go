@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes every command shares.
+const (
+	ExitOK       = 0
+	ExitFindings = 1
+	ExitError    = 2
+)
+
+// errFindings is returned by a command that printed its findings and wants
+// exit code 1; Main prints nothing more.
+var errFindings = errors.New("findings")
+
+// usageError marks a bad invocation (exit 2 with a hint).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// Main runs fleetc with os.Args and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// Run runs fleetc with args, writing to stdout and stderr, and returns the
+// exit code. Tests call it in-process.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	var ue usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errFindings):
+		return ExitFindings
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "fleetc: %v\nRun 'fleetc --help' for usage.\n", err)
+		return ExitError
+	default:
+		fmt.Fprintf(stderr, "fleetc: %v\n", err)
+		return ExitError
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fleetc",
+		Short: "Compile a store fleet's CUE and Rego into per-store Flux manifests",
+		Long: `fleetc is a declarative, policy-driven GitOps compiler for fleets of small
+edge Kubernetes clusters. It loads the fleet from CUE (schemas/, inventory/,
+apps/, rings/), decides which app runs on which store at which version with
+which values, gates every change through the Rego policies in policies/, and
+writes each store's Flux manifests into a deploy tree (clusters/<store>/).
+
+Typical use in CI:
+  fleetc validate                       check the monorepo, every error with file:line:col
+  fleetc plan --out deploy              what a compile would change in ./deploy
+  fleetc compile --out deploy           write the deploy tree
+  fleetc explain us-il-chicago-0101 pos why app pos is (not) on that store
+
+Exit codes: 0 ok, 1 findings (invalid input, blocked changes, failing
+policy tests), 2 usage or internal error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().String("root", "", "monorepo root (default: the enclosing directory that has schemas/ or inventory/, else the current directory)")
+	root.PersistentFlags().String("format", "text", "output format: text, json or github (GitHub Actions annotations)")
+	root.PersistentFlags().Int("workers", 0, "parallel workers (default: number of CPUs)")
+	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr")
+	root.AddCommand(
+		newValidateCmd(),
+		newCompileCmd(),
+		newPlanCmd(),
+		newExplainCmd(),
+		newPolicyCmd(),
+		newGenCmd(),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// version is the module version when built from a tagged module, else "devel".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fleetc/fleetc/compiler"
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
+	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
+)
+
+// maxListed is how many store ids a text line lists before it summarises.
+const maxListed = 5
+
+// printPlan writes the plan for people: totals, then per app, ring and
+// transition the number of stores and the first few of them.
+func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
+	p := res.Plan
+	s := p.Summary
+	verb := "compiled"
+	if dryRun {
+		verb = "plan"
+	}
+	fmt.Fprintf(w, "%s: %d of %d stores touched (%.1f%%): %d added, %d upgraded, %d downgraded, %d reconfigured, %d removed, %d unchanged\n",
+		verb, s.StoresTouched, s.FleetStores, 100*s.Share,
+		s.Counts.Added, s.Counts.Upgraded, s.Counts.Downgraded, s.Counts.Reconfigured, s.Counts.Removed, s.Counts.Unchanged)
+	if len(p.StoresAdded) > 0 {
+		fmt.Fprintf(w, "  stores added:   %s\n", listStores(p.StoresAdded, len(p.StoresAdded)))
+	}
+	if len(p.StoresRemoved) > 0 {
+		fmt.Fprintf(w, "  stores removed: %s\n", listStores(p.StoresRemoved, len(p.StoresRemoved)))
+	}
+	for _, m := range p.RingMoves {
+		fmt.Fprintf(w, "  ring move: %s %s -> %s\n", m.Store, m.From, m.To)
+	}
+	for _, a := range s.Apps {
+		if a.Counts.Changed() == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\n", a.App)
+		for _, r := range a.Rings {
+			for _, t := range r.Transitions {
+				fmt.Fprintf(w, "  %-8s %-12s %-20s %5d  %s\n", r.Ring, t.Kind, transition(t), t.Count, listStores(t.Stores, t.Count))
+			}
+		}
+	}
+	printVerdicts(w, res.Verdicts)
+	if res.Written != nil {
+		fmt.Fprintf(w, "wrote %d files (%d unchanged)\n", res.Written.Files, res.Written.Unchanged)
+	} else if p.Empty() {
+		fmt.Fprintln(w, "no changes")
+	}
+}
+
+func transition(t deploy.Transition) string {
+	switch {
+	case t.From == "":
+		return "-> " + t.To
+	case t.To == "":
+		return t.From + " ->"
+	}
+	return t.From + " -> " + t.To
+}
+
+// listStores shows up to maxListed ids and says how many more there are,
+// so long lists are summarised, never cut silently.
+func listStores(ids []string, total int) string {
+	if len(ids) <= maxListed {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s, … and %d more", strings.Join(ids[:maxListed], ", "), total-maxListed)
+}
+
+// printVerdicts lists, per verdict and rule, how many (store, app) pairs
+// and stores it holds, with one example message, the teams a sign-off
+// needs and when the next deferred store may go ahead.
+func printVerdicts(w io.Writer, v *gate.Summary) {
+	if v == nil || len(v.Rules) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "verdicts: %d allowed, %d denied, %d deferred, %d need sign-off\n",
+		v.Verdicts[policy.Allow], v.Verdicts[policy.Deny], v.Verdicts[policy.Defer], v.Verdicts[policy.NeedsSignoff])
+	for _, r := range v.Rules {
+		rule := r.Rule
+		if rule == "" {
+			rule = "(no rule)"
+		}
+		fmt.Fprintf(w, "  %-13s %-34s %4d pairs on %d stores (%s)\n", r.Verdict, rule, r.Pairs, len(r.Stores), strings.Join(r.Apps, ", "))
+		if r.Rule != "" {
+			fmt.Fprintf(w, "      e.g. %s\n", r.Example)
+		}
+		if len(r.Teams) > 0 {
+			fmt.Fprintf(w, "      sign-off needed from: %s\n", strings.Join(r.Teams, ", "))
+		}
+		if r.NextLocal != "" {
+			fmt.Fprintf(w, "      the next may go ahead at %s (%s)\n", r.NextLocal, r.NextStore)
+		}
+		if r.Pos.IsValid() {
+			fmt.Fprintf(w, "      rule at %s\n", r.Pos)
+		}
+	}
+}
