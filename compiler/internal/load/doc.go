@@ -15,6 +15,18 @@
 // file; checks across files (duplicate ids, unknown references, dependency
 // cycles, ring order, settings) run after all files are decoded.
 //
+// Diagnostic codes (stable): syntax (parse errors), schema (CUE errors
+// against #File), import (a fleet file imports something other than the
+// standard library), schema-invalid (the repository's own schemas/ do not
+// load), unknown-timezone, app-source, group-empty, freeze-time,
+// freeze-order, duplicate-<kind> (store, group, app, ring, freeze,
+// override, team, settings; at the second declaration with the first as
+// Related), duplicate-ring-order, unknown-<kind> (store, group, app, ring,
+// team, freeze) and dependency-cycle.
+//
+// Entities with errors are left out of the returned fleet; references to
+// them are not reported again as unknown.
+//
 // A file's outcome (fileResult) depends only on the schema and the file's
-// bytes, so it can later be cached by content hash.
+// name and bytes, so it can later be cached by content hash.
 package load
