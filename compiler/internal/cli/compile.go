@@ -39,6 +39,15 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 	}, nil
 }
 
+// explainOptions: --out is optional for explain (no previous state then).
+func (f *compileFlags) explainOptions(g *globals) (compiler.Options, error) {
+	now, err := parseNow(f.now)
+	if err != nil {
+		return compiler.Options{}, err
+	}
+	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals}, nil
+}
+
 func newCompileCmd() *cobra.Command {
 	var f compileFlags
 	cmd := &cobra.Command{

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,47 +35,37 @@ With only STORE, it lists every app with whether the store gets it.`,
 			if err != nil {
 				return err
 			}
-			res, err := compiler.Analyze(cmd.Context(), compiler.Options{Root: g.root, Workers: g.workers})
+			opts, err := f.explainOptions(g)
 			if err != nil {
 				return err
 			}
-			if res.Failed() {
-				if err := g.printDiags(res.Diagnostics); err != nil {
-					return err
-				}
-				if g.format == diag.JSON {
-					return writeJSON(g.stdout, struct {
-						Diagnostics diag.List `json:"diagnostics"`
-					}{res.Diagnostics})
-				}
-				return errFindings
+			res, exps, err := compiler.Explain(cmd.Context(), opts, args[0], args[1:])
+			var unknown *target.UnknownError
+			if errors.As(err, &unknown) {
+				return usageError{err}
 			}
-			apps := args[1:]
-			if len(apps) == 0 {
-				for _, a := range res.Fleet.Apps {
-					apps = append(apps, a.ID)
-				}
+			if err != nil {
+				return err
 			}
-			var exps []*target.Explanation
-			for _, app := range apps {
-				e, err := res.Targets.Explain(args[0], app)
-				var unknown *target.UnknownError
-				if errors.As(err, &unknown) {
-					return usageError{err}
-				}
-				if err != nil {
-					return err
-				}
-				exps = append(exps, e)
+			if err := g.printDiags(res.Diagnostics); err != nil {
+				return err
 			}
 			if g.format == diag.JSON {
-				return writeJSON(g.stdout, struct {
-					Explanations []*target.Explanation `json:"explanations"`
-				}{exps})
+				if err := writeJSON(g.stdout, struct {
+					Diagnostics  diag.List              `json:"diagnostics"`
+					Explanations []compiler.Explanation `json:"explanations"`
+				}{nonNil(res.Diagnostics), exps}); err != nil {
+					return err
+				}
+			}
+			if res.Failed() {
+				return errFindings
+			}
+			if g.format == diag.JSON {
+				return nil
 			}
 			if len(args) == 2 {
-				_, err := fmt.Fprintln(g.stdout, exps[0].String())
-				return err
+				return printExplanation(g.stdout, &exps[0])
 			}
 			return printStoreOverview(g.stdout, exps)
 		},
@@ -83,13 +74,60 @@ With only STORE, it lists every app with whether the store gets it.`,
 	return cmd
 }
 
+// printExplanation prints targeting, then the policy verdict.
+func printExplanation(w io.Writer, e *compiler.Explanation) error {
+	fmt.Fprintln(w, e.Target.String())
+	runs := e.Runs
+	if runs == "" {
+		runs = "nothing"
+	}
+	fmt.Fprintf(w, "runs now: %s\n", runs)
+	d := e.Decision
+	if d == nil {
+		_, err := fmt.Fprintln(w, "policy: no change to decide (the store neither runs nor gets the app)")
+		return err
+	}
+	to := d.To
+	if to == "" {
+		to = "(removed)"
+	}
+	after := d.Runs
+	if after == "" {
+		after = "nothing"
+	}
+	fmt.Fprintf(w, "policy: %s (%s %s -> %s); after this compile the store runs %s\n", d.Verdict, d.Kind, orNone(d.From), to, after)
+	for _, r := range d.Reasons {
+		fmt.Fprintf(w, "  %-13s %s: %s\n", r.Verdict, r.Rule, r.Msg)
+		if len(r.Teams) > 0 {
+			fmt.Fprintf(w, "                sign-off from: %s\n", strings.Join(r.Teams, ", "))
+		}
+		if r.Pos.IsValid() {
+			fmt.Fprintf(w, "                at %s\n", r.Pos)
+		}
+	}
+	if len(d.Reasons) == 0 {
+		fmt.Fprintln(w, "  no policy objected")
+	}
+	if len(d.Teams) > 0 {
+		fmt.Fprintf(w, "  still missing sign-off from: %s\n", strings.Join(d.Teams, ", "))
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
 // printStoreOverview lists the store's groups and ring once, then one line
-// per app.
-func printStoreOverview(w io.Writer, exps []*target.Explanation) error {
+// per app with its version and verdict.
+func printStoreOverview(w io.Writer, exps []compiler.Explanation) error {
 	if len(exps) == 0 {
 		return nil
 	}
-	first := exps[0]
+	first := exps[0].Target
 	fmt.Fprintf(w, "store %s\n", first.Store)
 	fmt.Fprintf(w, "groups:")
 	if len(first.Groups) == 0 {
@@ -100,10 +138,15 @@ func printStoreOverview(w io.Writer, exps []*target.Explanation) error {
 	}
 	fmt.Fprintf(w, "\nring: %s\napps:\n", first.Ring)
 	for _, e := range exps {
-		if e.Assigned {
-			fmt.Fprintf(w, "  %-20s %-10s %s (%s)\n", e.App, e.Version, e.Variant, e.VersionFrom)
+		t := e.Target
+		verdict := "-"
+		if e.Decision != nil {
+			verdict = string(e.Decision.Verdict)
+		}
+		if t.Assigned {
+			fmt.Fprintf(w, "  %-20s %-10s %-14s runs now: %-10s %s\n", t.App, t.Version, verdict, orNone(e.Runs), t.VersionFrom)
 		} else {
-			fmt.Fprintf(w, "  %-20s %-10s %s\n", e.App, "-", e.Summary)
+			fmt.Fprintf(w, "  %-20s %-10s %-14s runs now: %-10s %s\n", t.App, "-", verdict, orNone(e.Runs), t.Summary)
 		}
 	}
 	_, err := fmt.Fprintf(w, "run 'fleetc explain %s APP' for the reasons\n", first.Store)

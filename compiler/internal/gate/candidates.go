@@ -31,16 +31,28 @@ type builder struct {
 	overrides [][]*model.Override   // by store index
 	ringHas   map[[3]string]bool    // ring, app, version some store of the ring ran
 	jurisHas  map[[2]string]bool    // "country-region", app some store ran
+	only      map[string]bool       // nil = every store
+	recordAll bool
+}
+
+func (b *builder) included(i int) bool {
+	return b.only == nil || b.only[b.t.Stores[i].Store.ID]
 }
 
 func newBuilder(opts Options) (*builder, diag.List) {
 	t := opts.Targets
-	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}}
+	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll}
 	if b.prev == nil {
 		b.prev = deploy.NewState()
 	}
 	for _, a := range b.f.Apps {
 		b.apps[a.ID] = a
+	}
+	if opts.Only != nil {
+		b.only = map[string]bool{}
+		for _, id := range opts.Only {
+			b.only[id] = true
+		}
 	}
 	var diags diag.List
 	n := len(t.Stores)
@@ -65,6 +77,9 @@ func newBuilder(opts Options) (*builder, diag.List) {
 	}
 	locs := map[string]*time.Location{}
 	for i := range t.Stores {
+		if !b.included(i) {
+			continue
+		}
 		st := &t.Stores[i]
 		s := st.Store
 		groups := t.StoreGroups[s.ID]
@@ -147,6 +162,9 @@ func (b *builder) candidates() ([]policy.Input, []pair) {
 	var inputs []policy.Input
 	var pairs []pair
 	for i := range b.t.Stores {
+		if !b.included(i) {
+			continue
+		}
 		st := &b.t.Stores[i]
 		prev := b.prev.Stores[st.Store.ID]
 		ids := make([]string, 0, len(st.Apps))

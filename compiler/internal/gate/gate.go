@@ -21,6 +21,11 @@ type Options struct {
 	Approvals policy.ApprovalSet
 	Now       time.Time
 	Workers   int
+	// Only, when set, restricts the candidates to these stores (explain).
+	// The desired state then holds only them.
+	Only []string
+	// RecordAll records every pair's decision, unchanged ones too.
+	RecordAll bool
 }
 
 // Decision is one recorded verdict: a pair whose version or variant would
@@ -79,8 +84,9 @@ type pair struct {
 func (b *builder) apply(pairs []pair, inputs []policy.Input, decisions []policy.Decision) *Result {
 	res := &Result{Desired: &deploy.State{Schema: 1, Variants: map[string]*deploy.Variant{}, Stores: make(map[string]*deploy.StoreState, len(b.t.Stores))}}
 	for i := range b.t.Stores {
-		st := &b.t.Stores[i]
-		res.Desired.Stores[st.Store.ID] = &deploy.StoreState{Ring: st.Ring, Apps: map[string]string{}}
+		if st := &b.t.Stores[i]; b.included(i) {
+			res.Desired.Stores[st.Store.ID] = &deploy.StoreState{Ring: st.Ring, Apps: map[string]string{}}
+		}
 	}
 	for i, p := range pairs {
 		st := &b.t.Stores[p.store]
@@ -104,7 +110,7 @@ func (b *builder) apply(pairs []pair, inputs []policy.Input, decisions []policy.
 				res.Desired.Variants[runs] = b.variant(runs)
 			}
 		}
-		if in.Change.Kind == policy.None && verdict != policy.Deny {
+		if in.Change.Kind == policy.None && verdict != policy.Deny && !b.recordAll {
 			continue
 		}
 		dec := Decision{
