@@ -3,16 +3,23 @@ GO          ?= go
 BIN         := bin/fleetc
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEMO_OUT    ?= out
+# The demo's clock: a Tuesday 03:00 in Chicago, inside most stores' windows
+# and two days before the Thanksgiving freeze. `make demo DEMO_NOW=` uses
+# the current time instead.
+DEMO_NOW    ?= 2026-11-24T09:00:00Z
 
 .PHONY: build demo test test-short policy-test lint bench e2e golden clean
 
 build:
 	$(GO) build -o $(BIN) ./compiler/cmd/fleetc
 
-# Compile the sample fleet in this repo into ./out and print the plan.
+# Compile the sample fleet in this repo into ./out and print the plan: first
+# without approvals (what needs sign-off from whom), then with the approvals
+# in docs/examples/approvals.json (legal, ops, franchise-relations, platform).
 demo: build
 	$(BIN) validate
-	$(BIN) compile --out $(DEMO_OUT)
+	$(BIN) plan --out $(DEMO_OUT) --now "$(DEMO_NOW)"
+	$(BIN) compile --out $(DEMO_OUT) --now "$(DEMO_NOW)" --approvals docs/examples/approvals.json
 
 # The whole test suite: Go tests with the race detector (testscript
 # scenarios, golden deploy tree, fuzz seeds) and the Rego unit tests.

@@ -1,8 +1,11 @@
 package compiler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
@@ -58,7 +61,7 @@ func (r *Result) Failed() bool { return r.Diagnostics.HasErrors() }
 func Analyze(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{}
 	st := res.stage(opts, "load")
-	fleet, diags, err := load.Load(ctx, load.Options{Root: opts.Root, Workers: opts.Workers})
+	fleet, diags, err := load.Load(ctx, load.Options{Root: opts.Root, Workers: opts.Workers, Progress: st.fileProgress()})
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -125,6 +128,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	res.Verdicts = gate.Summarize(gated.Decisions, res.Fleet)
 	res.Desired = gated.Desired
 	res.Plan = deploy.Diff(prev, res.Desired)
+	sortPlanRings(res.Plan, res.Fleet)
 	st.done(fmt.Sprintf("%d pairs evaluated (%d policy evaluations), %d decisions recorded", gated.Evaluated, engine.Evaluations(), len(gated.Decisions)))
 
 	st = res.stage(opts, "render")
@@ -191,5 +195,39 @@ func (s *stageTimer) done(detail string) {
 	s.res.Timings = append(s.res.Timings, Timing{Stage: s.name, Took: took})
 	if s.opts.Progress != nil {
 		s.opts.Progress(s.name, took, detail)
+	}
+}
+
+// fileProgress reports load progress in steps of a tenth, for fleets of
+// more than a few files, through the stage callback.
+func (s *stageTimer) fileProgress() func(done, total int) {
+	if s.opts.Progress == nil {
+		return nil
+	}
+	last := 0
+	return func(done, total int) {
+		if total < 50 {
+			return
+		}
+		if step := done * 10 / total; step > last && done < total {
+			last = step
+			s.opts.Progress(s.name, time.Since(s.start), fmt.Sprintf("%d/%d files", done, total))
+		}
+	}
+}
+
+// sortPlanRings lists each app's rings in rollout order (the state does
+// not know ring order; the fleet does). Rings no longer declared go last.
+func sortPlanRings(p *deploy.Plan, f *model.Fleet) {
+	order := func(name string) int {
+		if r := f.RingByID[name]; r != nil {
+			return r.Order
+		}
+		return math.MaxInt
+	}
+	for i := range p.Summary.Apps {
+		slices.SortStableFunc(p.Summary.Apps[i].Rings, func(a, b deploy.RingSummary) int {
+			return cmp.Compare(order(a.Ring), order(b.Ring))
+		})
 	}
 }

@@ -92,7 +92,11 @@ func printVerdicts(w io.Writer, v *gate.Summary) {
 			fmt.Fprintf(w, "      e.g. %s\n", r.Example)
 		}
 		if len(r.Teams) > 0 {
-			fmt.Fprintf(w, "      sign-off needed from: %s\n", strings.Join(r.Teams, ", "))
+			label := "sign-off needed from"
+			if r.Verdict == policy.Allow {
+				label = "signed off by"
+			}
+			fmt.Fprintf(w, "      %s: %s\n", label, strings.Join(r.Teams, ", "))
 		}
 		if r.NextLocal != "" {
 			fmt.Fprintf(w, "      the next may go ahead at %s (%s)\n", r.NextLocal, r.NextStore)

@@ -214,33 +214,62 @@ func InnerKustomizationName(app string) string { return app + ".release" }
 
 var varName = regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`)
 
-// substitutions turns a kustomize app's values into postBuild variables:
-// keys must be variable names, values strings, numbers or booleans.
+// substitutions turns a kustomize app's values into postBuild variables.
+// Nested maps flatten with "_" (daypart.breakfastUntil becomes
+// daypart_breakfastUntil); lists become their JSON text, which reads as a
+// YAML flow sequence where it is substituted. Names must be variable names
+// and not start with FLEETC_.
 func substitutions(values map[string]any) (map[string]string, error) {
 	out := make(map[string]string, len(values)+len(storeVarNames))
+	if err := flattenValues(out, "", values); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func flattenValues(out map[string]string, prefix string, values map[string]any) error {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !varName.MatchString(k) || strings.HasPrefix(k, "FLEETC_") {
-			return nil, fmt.Errorf("values.%s: a kustomize app's values are postBuild variables; the name must match %s and not start with FLEETC_", k, varName)
+		name := k
+		if prefix != "" {
+			name = prefix + "_" + k
+		}
+		if !varName.MatchString(name) || strings.HasPrefix(name, "FLEETC_") {
+			return fmt.Errorf("values.%s: a kustomize app's values are postBuild variables; the name %q must match %s and not start with FLEETC_", strings.ReplaceAll(name, "_", "."), name, varName)
+		}
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("values.%s: flattens to variable %q, which another value already sets", k, name)
 		}
 		switch x := values[k].(type) {
+		case map[string]any:
+			if err := flattenValues(out, name, x); err != nil {
+				return err
+			}
+		case []any:
+			b, err := json.Marshal(x)
+			if err != nil {
+				return fmt.Errorf("values.%s: %w", name, err)
+			}
+			out[name] = string(b)
 		case string:
-			out[k] = x
+			out[name] = x
 		case bool:
-			out[k] = fmt.Sprint(x)
+			out[name] = fmt.Sprint(x)
 		case json.Number:
-			out[k] = x.String()
+			out[name] = x.String()
 		case float64:
-			out[k] = strconv.FormatFloat(x, 'f', -1, 64)
+			out[name] = strconv.FormatFloat(x, 'f', -1, 64)
 		case int:
-			out[k] = strconv.Itoa(x)
+			out[name] = strconv.Itoa(x)
+		case nil:
+			out[name] = ""
 		default:
-			return nil, fmt.Errorf("values.%s: a kustomize app's values must be strings, numbers or booleans, not %T", k, x)
+			return fmt.Errorf("values.%s: a kustomize app's values must be maps, lists, strings, numbers or booleans, not %T", name, x)
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -278,9 +278,10 @@ func TestRenderErrors(t *testing.T) {
 			st.Variants["pos"] = st.Variants["pos@1.4.0-0123456789"]
 			st.Stores["nyc-0001"].Apps["pos"] = "pos"
 		}, Options{}, "is not <app>@<version>-<hash>"},
-		{"nested kustomize values", func(st *deploy.State) {
+		{"nested kustomize values colliding with a flat one", func(st *deploy.State) {
 			st.Variants["menu@2.0.1-abcdefabcd"].Values["nested"] = map[string]any{"a": "b"}
-		}, Options{}, "values.nested"},
+			st.Variants["menu@2.0.1-abcdefabcd"].Values["nested_a"] = "c"
+		}, Options{}, `flattens to variable "nested_a"`},
 		{"bad variable name", func(st *deploy.State) { st.Variants["menu@2.0.1-abcdefabcd"].Values["log-level"] = "x" }, Options{}, "values.log-level"},
 		{"app named like the deploy repo", func(st *deploy.State) {}, Options{Settings: model.Settings{DeployRepoSource: "menu"}}, "deploy repository"},
 		{"both sources", func(st *deploy.State) {
@@ -374,4 +375,24 @@ func syntheticState(stores, apps, nVariants int) *deploy.State {
 		st.Stores[fmt.Sprintf("store-%05d", s)] = ss
 	}
 	return st
+}
+
+func TestKustomizeValuesFlatten(t *testing.T) {
+	got, err := substitutions(map[string]any{
+		"daypart":   map[string]any{"breakfastUntil": "10:30", "late": map[string]any{"on": true}},
+		"languages": []any{"fr", "en"},
+		"screens":   json.Number("3"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"daypart_breakfastUntil": "10:30",
+		"daypart_late_on":        "true",
+		"languages":              `["fr","en"]`,
+		"screens":                "3",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
 }
