@@ -156,7 +156,7 @@ func TestRunVerdicts(t *testing.T) {
 						{Rule: "freeze.defer_freeze", Verdict: policy.Defer, Msg: "freeze peak is in force until 2026-11-25T00:00:00Z", Pos: freezePos},
 						{Rule: "signoff.signoff_new_jurisdiction", Verdict: policy.Allow, Msg: "pos is new in US-IL", Teams: []string{"legal"}, Pos: jurisPos},
 					},
-					Until:   utcTime("2026-11-25T00:00:00Z"),
+					Until: utcTime("2026-11-25T00:00:00Z"),
 				},
 			},
 			wantEvaluated: 8,
