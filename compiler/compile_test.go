@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,7 +30,11 @@ func repoRoot(t *testing.T) string {
 
 func compileSample(t *testing.T, out string, workers int) *Result {
 	t.Helper()
-	res, err := Compile(context.Background(), Options{Root: repoRoot(t), Out: out, Now: goldenNow, Workers: workers})
+	root := repoRoot(t)
+	res, err := Compile(context.Background(), Options{
+		Root: root, Out: out, Now: goldenNow, Workers: workers,
+		ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"),
+	})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -106,6 +111,17 @@ func TestGoldenSampleFleet(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deploy")
 	compileSample(t, out, 0)
 	got := readTree(t, out)
+	// What the golden bytes must mean, whatever they look like.
+	il := string(got["clusters/us-il-chicago-0102/fleet.yaml"])
+	if !strings.Contains(il, "name: pos\n") || strings.Contains(il, "drive-thru-vision") {
+		t.Errorf("an Illinois store must run pos and never drive-thru-vision (BIPA):\n%s", il)
+	}
+	if !strings.Contains(string(got[DecisionsPath]), `"store":"us-il-chicago-0102","app":"drive-thru-vision","ring":"pilot","kind":"install","to":"0.9.3","verdict":"deny","rules":["legal.deny_bipa"`) {
+		t.Errorf("decisions.jsonl lacks the BIPA deny of us-il-chicago-0102")
+	}
+	if _, ok := got["clusters/us-ca-los-angeles-0332/fleet.yaml"]; !ok {
+		t.Errorf("a store deferred on its first compile still gets its (empty) entry point")
+	}
 	golden := filepath.Join("testdata", "golden", "sample")
 	if *update {
 		if err := os.RemoveAll(golden); err != nil {
@@ -139,12 +155,27 @@ func TestCompileDeterministic(t *testing.T) {
 	}
 	diffTrees(t, readTree(t, b), first, "workers 1 vs 4")
 
-	res := compileSample(t, a, 2) // recompile over its own output
-	diffTrees(t, readTree(t, a), first, "recompile in place")
+	// Recompiling over its own output changes nothing but the decisions
+	// of this compile: what was allowed is now unchanged and no longer
+	// listed; what was denied or deferred is decided again.
+	res := compileSample(t, a, 2)
+	again := readTree(t, a)
+	decisions := again[DecisionsPath]
+	delete(again, DecisionsPath)
+	delete(first, DecisionsPath)
+	diffTrees(t, again, first, "recompile in place")
 	if !res.Plan.Empty() {
 		t.Errorf("recompiling unchanged input planned changes: %+v", res.Plan.Summary.Counts)
 	}
-	if res.Written.Unchanged != res.Written.Files {
-		t.Errorf("recompile rewrote files: %d of %d unchanged", res.Written.Unchanged, res.Written.Files)
+	if res.Written.Unchanged != res.Written.Files-1 {
+		t.Errorf("recompile rewrote files: %d of %d unchanged, want all but decisions.jsonl", res.Written.Unchanged, res.Written.Files)
+	}
+	for _, line := range bytes.Split(bytes.TrimSpace(decisions), []byte("\n")) {
+		if !bytes.Contains(line, []byte(`"verdict":"deny"`)) && !bytes.Contains(line, []byte(`"verdict":"defer"`)) {
+			t.Errorf("recompile recorded a decision that is neither deny nor defer: %s", line)
+		}
+	}
+	if v := res.Verdicts.Verdicts; v["deny"] != 4 || v["defer"] != 10 || v["allow"] != 0 {
+		t.Errorf("recompile verdicts = %v, want 4 deny, 10 defer, 0 allow", v)
 	}
 }
