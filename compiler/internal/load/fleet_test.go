@@ -286,7 +286,7 @@ func TestCancel(t *testing.T) {
 
 func containsOnce(s, sub string) bool {
 	i := strings.Index(s, sub)
-	return i >= 0 && strings.Index(s[i+1:], sub) < 0
+	return i >= 0 && !strings.Contains(s[i+1:], sub)
 }
 
 func replaceOnce(s, old, new string) string {

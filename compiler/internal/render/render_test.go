@@ -354,7 +354,7 @@ func syntheticState(stores, apps, nVariants int) *deploy.State {
 		if a > 0 {
 			deps = []string{fmt.Sprintf("app%02d", a-1)}
 		}
-		values := map[string]any{}
+		var values map[string]any
 		if src.Helm != nil {
 			values = map[string]any{"replicas": json.Number(fmt.Sprint(1 + v%3)), "store": "${FLEETC_STORE_ID}", "variant": json.Number(fmt.Sprint(v))}
 		} else {
