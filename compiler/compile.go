@@ -27,6 +27,9 @@ type Options struct {
 	DryRun  bool      // plan: compute everything, write nothing
 	// ApprovalsFile names who approved the merge request (JSON); empty = none.
 	ApprovalsFile string
+	// ProposeSignoff renders changes that need sign-off instead of holding
+	// them, for a deploy merge request whose merge the sign-off gate holds.
+	ProposeSignoff bool
 	// Progress, when set, is called as each stage finishes.
 	Progress func(stage string, took time.Duration, detail string)
 }
@@ -114,7 +117,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	res.Previous = prev
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
-		Now: opts.Now, Workers: opts.Workers,
+		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff,
 	})
 	if err != nil {
 		return nil, err // fails closed: nothing is written

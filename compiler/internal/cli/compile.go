@@ -16,6 +16,7 @@ type compileFlags struct {
 	out       string
 	now       string
 	approvals string
+	signoff   string
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
@@ -23,6 +24,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.out, "out", "", "deploy tree directory; its .fleetc/state.json is the previous state (required)")
 	fl.StringVar(&f.now, "now", "", "the compile's clock, RFC 3339 (default: the current time); policies see it as time.now_ns()")
 	fl.StringVar(&f.approvals, "approvals", "", "approvals file (JSON) naming who approved the merge request; users map to teams in CUE")
+	fl.StringVar(&f.signoff, "signoff", "hold", "changes that need sign-off: hold (keep what stores run until --approvals cover them) or propose (render them; the deploy merge request's sign-off gate holds the merge)")
 }
 
 func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error) {
@@ -33,9 +35,12 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 	if err != nil {
 		return compiler.Options{}, err
 	}
+	if f.signoff != "hold" && f.signoff != "propose" {
+		return compiler.Options{}, usagef("--signoff %q: want hold or propose", f.signoff)
+	}
 	return compiler.Options{
 		Root: g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
-		ApprovalsFile: f.approvals, Progress: g.progress(),
+		ApprovalsFile: f.approvals, ProposeSignoff: f.signoff == "propose", Progress: g.progress(),
 	}, nil
 }
 

@@ -33,6 +33,7 @@ type builder struct {
 	jurisHas  map[[2]string]bool    // "country-region", app some store ran
 	only      map[string]bool       // nil = every store
 	recordAll bool
+	propose   bool
 }
 
 func (b *builder) included(i int) bool {
@@ -41,7 +42,7 @@ func (b *builder) included(i int) bool {
 
 func newBuilder(opts Options) (*builder, diag.List) {
 	t := opts.Targets
-	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll}
+	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll, propose: opts.Propose}
 	if b.prev == nil {
 		b.prev = deploy.NewState()
 	}

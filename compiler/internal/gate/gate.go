@@ -26,6 +26,10 @@ type Options struct {
 	Only []string
 	// RecordAll records every pair's decision, unchanged ones too.
 	RecordAll bool
+	// Propose renders needs-signoff changes instead of holding them: the
+	// deploy merge request carries them, and the sign-off gate keeps it
+	// from merging until the teams recorded in decisions.jsonl approve.
+	Propose bool
 }
 
 // Decision is one recorded verdict: a pair whose version or variant would
@@ -101,8 +105,12 @@ func (b *builder) apply(pairs []pair, inputs []policy.Input, decisions []policy.
 		switch verdict {
 		case policy.Deny:
 			runs = ""
-		case policy.Defer, policy.NeedsSignoff:
+		case policy.Defer:
 			runs = p.from
+		case policy.NeedsSignoff:
+			if !b.propose {
+				runs = p.from
+			}
 		}
 		if runs != "" {
 			res.Desired.Stores[st.Store.ID].Apps[p.app] = runs
