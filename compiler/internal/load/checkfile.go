@@ -1,11 +1,15 @@
 package load
 
 import (
+	"slices"
 	"time"
 
 	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/token"
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
+	"github.com/fleetc/fleetc/compiler/internal/model"
 )
 
 // checkFile runs the checks that need one entity at a time: known
@@ -26,17 +30,38 @@ func (r *fileResult) checkFile(f *ast.File) {
 		return fallback
 	}
 	zones := map[string]bool{}
-	for _, s := range r.Stores {
-		ok, seen := zones[s.Timezone]
+	knownZone := func(tz string) bool {
+		ok, seen := zones[tz]
 		if !seen {
-			_, err := time.LoadLocation(s.Timezone)
-			ok = err == nil && s.Timezone != "Local"
-			zones[s.Timezone] = ok
+			_, err := time.LoadLocation(tz)
+			ok = err == nil && tz != "Local"
+			zones[tz] = ok
 		}
-		if !ok {
+		return ok
+	}
+	for _, s := range r.Stores {
+		if !knownZone(s.Timezone) {
 			path := []seg{field("stores"), field(s.ID), field("timezone")}
 			r.Diags.Errorf(valuePos(s.Pos, path...), formatPath(path), "unknown-timezone",
 				"unknown timezone %q: want an IANA zone name such as America/New_York", s.Timezone)
+		}
+	}
+	// Stores with schema errors are left out of r.Stores; check their
+	// timezone from the file's literal, unless the schema error is the
+	// timezone itself, so both problems come out in one run.
+	for _, k := range r.Invalid {
+		if k.Kind != model.RefStore {
+			continue
+		}
+		path := []seg{field("stores"), field(k.Name), field("timezone")}
+		p := formatPath(path)
+		if slices.ContainsFunc(r.Diags, func(d diag.Diagnostic) bool { return d.Path == p }) {
+			continue
+		}
+		tz, at, ok := literalString(f, path)
+		if ok && !knownZone(tz) {
+			r.Diags.Errorf(toPos(at), p, "unknown-timezone",
+				"unknown timezone %q: want an IANA zone name such as America/New_York", tz)
 		}
 	}
 	for _, a := range r.Apps {
@@ -81,6 +106,33 @@ func (r *fileResult) checkFile(f *ast.File) {
 				"freeze ends (%s) at or before it starts (%s)", fr.End, fr.Start)
 		}
 	}
+}
+
+// literalString returns the string literal written at path and its
+// position; false when the value is not a plain string literal (a
+// reference, a comprehension's result, a number).
+func literalString(f *ast.File, path []seg) (string, token.Pos, bool) {
+	var lit *ast.BasicLit
+	walkDecls(f.Decls, nil, func(p []seg, _ token.Pos, x ast.Expr) bool {
+		if lit != nil || !hasPrefix(path, p) {
+			return false
+		}
+		if len(p) == len(path) {
+			if b, ok := x.(*ast.BasicLit); ok && b.Kind == token.STRING {
+				lit = b
+			}
+			return false
+		}
+		return true
+	})
+	if lit == nil {
+		return "", token.NoPos, false
+	}
+	s, err := literal.Unquote(lit.Value)
+	if err != nil {
+		return "", token.NoPos, false
+	}
+	return s, lit.Pos(), true
 }
 
 // parseFreezeTime reads a freeze boundary: store-local wall-clock time
