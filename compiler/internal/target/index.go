@@ -66,12 +66,13 @@ func newIndex(f *model.Fleet, diags *diag.List) *index {
 			ix.groupGeo[p] = appendOnce(ix.groupGeo[p], int32(gi))
 		}
 		path := entityPath("groups", g.Name, "selector")
-		m := compileChecked(g.Selector, g.Pos, path, diags)
+		m := compileChecked(g.Selector, g.Pos, g.Refs, path, diags)
 		if m != nil && m.UsesGroups() {
 			for ti, t := range g.Selector.Terms {
 				for ri, r := range t.Match {
 					if r.Key == "group" {
-						diags.Errorf(g.Pos, path+"."+reqPath(ti, ri)+".key", "selector",
+						p := path + "." + reqPath(ti, ri) + ".key"
+						diags.Errorf(selectorPos(g.Refs, g.Pos, p), p, "selector",
 							"a group's selector may not test group membership; describe the stores by their attributes or list the other group's criteria")
 					}
 				}
@@ -96,7 +97,7 @@ func newIndex(f *model.Fleet, diags *diag.List) *index {
 				ix.ringOfGroup[gi] = appendOnce(ix.ringOfGroup[gi], int32(ri))
 			}
 		}
-		ix.ringSel[ri] = compileChecked(r.Selector, r.Pos, entityPath("rings", r.Name, "selector"), diags)
+		ix.ringSel[ri] = compileChecked(r.Selector, r.Pos, r.Refs, entityPath("rings", r.Name, "selector"), diags)
 	}
 
 	for _, a := range f.Apps {
@@ -113,29 +114,30 @@ func newIndex(f *model.Fleet, diags *diag.List) *index {
 			ix.appTarget[ai] = selector.MatchAll()
 			continue
 		}
-		ix.appTarget[ai] = compileChecked(a.Target, a.Pos, entityPath("apps", a.ID, "target"), diags)
+		ix.appTarget[ai] = compileChecked(a.Target, a.Pos, a.Refs, entityPath("apps", a.ID, "target"), diags)
 	}
 
 	// Freezes and overrides are evaluated later (policy); check them here
 	// so every selector problem is reported in one place.
 	for _, fr := range f.Freezes {
-		compileChecked(fr.Stores, fr.Pos, entityPath("freezes", fr.Name, "stores"), diags)
+		compileChecked(fr.Stores, fr.Pos, fr.Refs, entityPath("freezes", fr.Name, "stores"), diags)
 	}
 	for _, o := range f.Overrides {
-		compileChecked(o.Stores, o.Pos, entityPath("overrides", o.ID, "stores"), diags)
+		compileChecked(o.Stores, o.Pos, o.Refs, entityPath("overrides", o.ID, "stores"), diags)
 	}
 	return ix
 }
 
-// compileChecked compiles a selector, reporting its problems; nil for an
-// absent or invalid selector.
-func compileChecked(sel *model.Selector, pos diag.Pos, path string, diags *diag.List) *selector.Matcher {
+// compileChecked compiles a selector, reporting its problems at the best
+// position known (see selectorPos); nil for an absent or invalid selector.
+func compileChecked(sel *model.Selector, pos diag.Pos, refs []model.Ref, path string, diags *diag.List) *selector.Matcher {
 	if sel == nil {
 		return nil
 	}
 	probs := selector.Check(sel)
 	for _, p := range probs {
-		diags.Errorf(pos, path+"."+p.Path, "selector", "%s", p.Message)
+		full := path + "." + p.Path
+		diags.Errorf(selectorPos(refs, pos, full), full, "selector", "%s", p.Message)
 	}
 	if len(probs) > 0 {
 		return nil
@@ -146,6 +148,38 @@ func compileChecked(sel *model.Selector, pos diag.Pos, path string, diags *diag.
 		return nil
 	}
 	return m
+}
+
+// selectorPos is where to report a problem at a selector's field path.
+// The model keeps positions only for the values of `key: group`
+// requirements (as references); a problem at or inside such a value gets
+// that value's position, a problem elsewhere in the same requirement the
+// position of its first value (on the requirement's line in the usual
+// one-line form). Anything else is reported at the entity; the path
+// names the field exactly.
+func selectorPos(refs []model.Ref, entity diag.Pos, path string) diag.Pos {
+	req := path
+	if i := strings.LastIndex(req, "].match["); i >= 0 {
+		if j := strings.IndexByte(req[i+len("].match["):], ']'); j >= 0 {
+			req = req[:i+len("].match[")+j+1]
+		}
+	}
+	var first diag.Pos
+	for _, r := range refs {
+		if !r.Pos.IsValid() {
+			continue
+		}
+		if r.Path == path || strings.HasSuffix(path, ".values") && strings.HasPrefix(r.Path, path+"[") {
+			return r.Pos
+		}
+		if !first.IsValid() && strings.HasPrefix(r.Path, req+".") {
+			first = r.Pos
+		}
+	}
+	if first.IsValid() {
+		return first
+	}
+	return entity
 }
 
 func reqPath(ti, ri int) string {

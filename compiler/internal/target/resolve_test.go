@@ -322,6 +322,7 @@ func TestDependencyErrors(t *testing.T) {
 func TestSelectorDiagnostics(t *testing.T) {
 	f := testFleet()
 	f.GroupByID["acme"].Selector = term(rq("devices", model.In, "acme3000"), rq("group", model.In, "northeast"))
+	f.GroupByID["acme"].Refs = []model.Ref{{Kind: model.RefGroup, Name: "northeast", Path: "groups.acme.selector.terms[0].match[1].values[0]", Pos: diag.Pos{File: "inventory/groups.cue", Line: 7, Col: 61}}}
 	f.AppByID["grill"].Target = term(rq("devise", model.In, "acme3000"))
 	f.RingByID["chain"].Selector.Terms = append(f.RingByID["chain"].Selector.Terms, model.Term{Match: []model.Requirement{rq("nodes", model.Gt)}})
 	f.Freezes = []*model.Freeze{{Name: "holiday", Stores: term(rq("owner", model.Exists, "corporate")), Pos: pos("rings/freezes.cue", 4)}}
@@ -335,7 +336,7 @@ func TestSelectorDiagnostics(t *testing.T) {
 	}
 	want := []string{
 		`apps/grill.cue:1:1: apps.grill.target.terms[0].match[0].key: unknown key "devise"; did you mean "devices"?`,
-		`inventory/groups.cue:3:1: groups.acme.selector.terms[0].match[1].key: a group's selector may not test group membership; describe the stores by their attributes or list the other group's criteria`,
+		`inventory/groups.cue:7:61: groups.acme.selector.terms[0].match[1].key: a group's selector may not test group membership; describe the stores by their attributes or list the other group's criteria`,
 		`rings/freezes.cue:4:1: freezes.holiday.stores.terms[0].match[0].values: Exists takes no values, got [corporate]`,
 		`rings/overrides.cue:2:1: overrides."fix-1".stores.terms: selector has no terms and would match no store; leave the selector out to match every store`,
 		`rings/rings.cue:3:1: rings.chain.selector.terms[1].match[0].values: Gt needs exactly one integer value, got 0 values`,
@@ -377,5 +378,35 @@ func TestCanceled(t *testing.T) {
 	res, diags := Resolve(ctx, synthFleet(1000, 2), Options{})
 	if res != nil || len(diags) != 1 || diags[0].Code != "canceled" {
 		t.Errorf("canceled resolve: %v, %v", res != nil, diags)
+	}
+}
+
+func TestSelectorPos(t *testing.T) {
+	entity := diag.Pos{File: "rings/rings.cue", Line: 3, Col: 1}
+	v0 := diag.Pos{File: "rings/rings.cue", Line: 5, Col: 40}
+	v1 := diag.Pos{File: "rings/rings.cue", Line: 5, Col: 52}
+	refs := []model.Ref{
+		{Kind: model.RefGroup, Name: "lab", Path: "rings.chain.selector.terms[0].match[1].values[0]", Pos: v0},
+		{Kind: model.RefGroup, Name: "pilot", Path: "rings.chain.selector.terms[0].match[1].values[1]", Pos: v1},
+		{Kind: model.RefGroup, Name: "gen", Path: "rings.chain.selector.terms[1].match[0].values[0]"}, // no position
+	}
+	for _, tc := range []struct {
+		name, path string
+		want       diag.Pos
+	}{
+		{"value itself", "rings.chain.selector.terms[0].match[1].values[1]", v1},
+		{"values list", "rings.chain.selector.terms[0].match[1].values", v0},
+		{"key of the same requirement", "rings.chain.selector.terms[0].match[1].key", v0},
+		{"operator of the same requirement", "rings.chain.selector.terms[0].match[1].operator", v0},
+		{"other requirement", "rings.chain.selector.terms[0].match[0].key", entity},
+		{"match[1] is not match[10]", "rings.chain.selector.terms[0].match[10].key", entity},
+		{"reference without position", "rings.chain.selector.terms[1].match[0].key", entity},
+		{"whole selector", "rings.chain.selector.terms", entity},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := selectorPos(refs, entity, tc.path); got != tc.want {
+				t.Errorf("selectorPos(%s) = %v, want %v", tc.path, got, tc.want)
+			}
+		})
 	}
 }
