@@ -53,13 +53,16 @@ func TestPrintGitHubEscapes(t *testing.T) {
 	l := List{
 		{Pos: Pos{File: "rings/a,b.cue", Line: 7, Col: 3}, Path: "rings.x", Severity: Error, Code: "schema", Message: "100% wrong\nsecond line"},
 		{Pos: Pos{File: "apps/pos.cue", Line: 1}, Severity: Warning, Code: "deprecated", Message: "old"},
+		{Pos: Pos{File: "inventory/b.cue", Line: 4, Col: 2}, Path: `stores."s-1"`, Severity: Error, Code: "duplicate-store", Message: "declared twice",
+			Related: []Pos{{File: "inventory/a.cue", Line: 9, Col: 2}, {}, {File: "inventory/c.cue"}}},
 	}
 	var b bytes.Buffer
 	if err := PrintGitHub(&b, l); err != nil {
 		t.Fatal(err)
 	}
 	want := "::error file=rings/a%2Cb.cue,line=7,col=3,title=fleetc schema::rings.x: 100%25 wrong%0Asecond line\n" +
-		"::warning file=apps/pos.cue,line=1,title=fleetc deprecated::old\n"
+		"::warning file=apps/pos.cue,line=1,title=fleetc deprecated::old\n" +
+		"::error file=inventory/b.cue,line=4,col=2,title=fleetc duplicate-store::stores.\"s-1\": declared twice (see inventory/a.cue:9:2) (see inventory/c.cue)\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}

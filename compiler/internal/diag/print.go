@@ -65,6 +65,11 @@ func PrintGitHub(w io.Writer, l List) error {
 		if d.Path != "" {
 			msg = d.Path + ": " + msg
 		}
+		for _, r := range d.Related {
+			if r.IsValid() {
+				msg += " (see " + r.String() + ")"
+			}
+		}
 		if _, err := fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), escapeData(msg)); err != nil {
 			return err
 		}
