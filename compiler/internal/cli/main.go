@@ -95,6 +95,7 @@ policy tests), 2 usage or internal error.`,
 		newPolicyCmd(),
 		newGenCmd(),
 		newVersionCmd(),
+		newCodeownersCmd(),
 	)
 	return root
 }
