@@ -21,14 +21,17 @@ type Summary struct {
 type RuleSummary struct {
 	Verdict policy.Verdict `json:"verdict"`
 	Rule    string         `json:"rule"`
-	Pos     diag.Pos       `json:"pos"`
-	Pairs   int            `json:"pairs"`  // (store, app) pairs
-	Stores  []string       `json:"stores"` // sorted, distinct
-	Apps    []string       `json:"apps"`   // sorted, distinct
+	Pos     diag.Pos       `json:"pos,omitzero"` // absent for allowed-by-no-rule
+	Pairs   int            `json:"pairs"`        // (store, app) pairs
+	Stores  []string       `json:"stores"`       // sorted, distinct
+	Apps    []string       `json:"apps"`         // sorted, distinct
 	Teams   []string       `json:"teams,omitempty"`
 	Example string         `json:"example"` // one message, e.g. the first store's
 	// For defers: the earliest time any of them may go ahead, and that
-	// store's local wall clock and zone.
+	// store's local wall clock with its UTC offset and zone
+	// ("2026-11-24 02:00 -08:00 America/Los_Angeles"). Only decisions this
+	// rule alone defers count: a pair's Until is the latest of its
+	// reasons', so with two defer rules it may be the other rule's.
 	Next      *time.Time `json:"next,omitempty"`
 	NextLocal string     `json:"nextLocal,omitempty"`
 	NextStore string     `json:"nextStore,omitempty"`
@@ -73,7 +76,7 @@ func Summarize(ds []Decision, f *model.Fleet) *Summary {
 					g.Teams = append(g.Teams, t)
 				}
 			}
-			if d.Until != nil && (g.Next == nil || d.Until.Before(*g.Next)) {
+			if d.Until != nil && soleReason(d) && (g.Next == nil || d.Until.Before(*g.Next)) {
 				u := *d.Until
 				g.Next, g.NextStore = &u, d.Store
 			}
@@ -96,7 +99,7 @@ func Summarize(ds []Decision, f *model.Fleet) *Summary {
 		if g.Next != nil {
 			if s := f.StoreByID[g.NextStore]; s != nil {
 				if loc, err := time.LoadLocation(s.Timezone); err == nil {
-					g.NextLocal = g.Next.In(loc).Format("2006-01-02 15:04") + " " + s.Timezone
+					g.NextLocal = g.Next.In(loc).Format("2006-01-02 15:04 -07:00") + " " + s.Timezone
 				}
 			}
 		}
@@ -112,6 +115,18 @@ func Summarize(ds []Decision, f *model.Fleet) *Summary {
 		return cmp.Compare(a.Rule, b.Rule)
 	})
 	return sum
+}
+
+// soleReason reports whether exactly one reason carries the decision's
+// verdict, so the decision's Until is that reason's.
+func soleReason(d *Decision) bool {
+	n := 0
+	for _, r := range d.Reasons {
+		if r.Verdict == d.Verdict {
+			n++
+		}
+	}
+	return n == 1
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -1,6 +1,8 @@
 package gate
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,9 @@ func TestSummarize(t *testing.T) {
 	ds := []Decision{
 		// deny outranks a defer reason: counted under the deny rule only
 		{Store: "il-1", App: "drive-thru-vision", Verdict: policy.Deny, Reasons: []policy.Reason{freeze, bipa}},
-		// 03:00 Chicago (09:00Z) and 02:00 Los Angeles (10:00Z): Chicago is earlier
+		// 03:00 Chicago (09:00Z) is earlier than 02:00 Los Angeles (10:00Z),
+		// but wi-1 is deferred by two rules and its Until may be either's:
+		// it does not count for either rule's next time.
 		{Store: "ca-1", App: "pos", Verdict: policy.Defer, Reasons: []policy.Reason{window("2026-11-24T10:00:00Z")}, Until: utcTime("2026-11-24T10:00:00Z")},
 		{Store: "wi-1", App: "pos", Verdict: policy.Defer, Reasons: []policy.Reason{freeze, window("2026-11-24T09:00:00Z")}, Until: utcTime("2026-11-24T09:00:00Z")},
 		// one team approved (allow), one did not: only the missing one counts
@@ -40,7 +44,7 @@ func TestSummarize(t *testing.T) {
 		{Store: "wi-1", App: "drive-thru-vision", Verdict: policy.Allow},
 	}
 	got := Summarize(ds, f)
-	chicago9 := utcTime("2026-11-24T09:00:00Z")
+	la10 := utcTime("2026-11-24T10:00:00Z")
 	want := &Summary{
 		Verdicts: map[policy.Verdict]int{policy.Deny: 1, policy.Defer: 2, policy.NeedsSignoff: 2, policy.Allow: 3},
 		Rules: []RuleSummary{
@@ -48,10 +52,9 @@ func TestSummarize(t *testing.T) {
 				Example: "il-1: drive-thru-vision: " + bipaMsg},
 			{Verdict: policy.Defer, Rule: "window.defer_window", Pos: winPos, Pairs: 2, Stores: []string{"ca-1", "wi-1"}, Apps: []string{"pos"},
 				Example: "ca-1: pos: outside the window; opens at 2026-11-24T10:00:00Z",
-				Next:    chicago9, NextLocal: "2026-11-24 03:00 America/Chicago", NextStore: "wi-1"},
+				Next:    la10, NextLocal: "2026-11-24 02:00 -08:00 America/Los_Angeles", NextStore: "ca-1"},
 			{Verdict: policy.Defer, Rule: "freeze.defer_freeze", Pos: freezePos, Pairs: 1, Stores: []string{"wi-1"}, Apps: []string{"pos"},
-				Example: "wi-1: pos: freeze peak is in force",
-				Next:    chicago9, NextLocal: "2026-11-24 03:00 America/Chicago", NextStore: "wi-1"},
+				Example: "wi-1: pos: freeze peak is in force"},
 			{Verdict: policy.NeedsSignoff, Rule: "signoff.signoff_ring_entry", Pos: ringEntryPos, Pairs: 2, Stores: []string{"il-1", "wi-2"}, Apps: []string{"pos"},
 				Teams: []string{"franchise-relations", "ops"}, Example: "wi-2: pos: pos 2.0.0 enters ring chain for the first time"},
 			{Verdict: policy.Allow, Rule: "", Pairs: 2, Stores: []string{"ca-1", "wi-1"}, Apps: []string{"drive-thru-vision"}, Example: "no policy objected"},
@@ -60,6 +63,18 @@ func TestSummarize(t *testing.T) {
 		},
 	}
 	sameJSON(t, "summary", got, want)
+	// The allowed-by-no-rule row has no position, and says so by leaving
+	// the key out rather than writing "pos": {}.
+	b, err := json.Marshal(got.Rules[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"pos"`) {
+		t.Errorf("rule without a position marshals a pos: %s", b)
+	}
+	if b, _ := json.Marshal(got.Rules[0]); !strings.Contains(string(b), `"pos":{"file":"policies/legal.rego"`) {
+		t.Errorf("rule with a position: %s", b)
+	}
 }
 
 func TestSummarizeNextLocal(t *testing.T) {
@@ -72,9 +87,10 @@ func TestSummarizeNextLocal(t *testing.T) {
 		until string
 		want  string
 	}{
-		{"los angeles", "ca-1", "2026-11-24T10:00:00Z", "2026-11-24 02:00 America/Los_Angeles"},
-		{"chicago across midnight", "il-1", "2026-11-25T05:30:00Z", "2026-11-24 23:30 America/Chicago"},
-		{"chicago on the fall-back day", "il-1", "2026-11-01T07:30:00Z", "2026-11-01 01:30 America/Chicago"},
+		{"los angeles", "ca-1", "2026-11-24T10:00:00Z", "2026-11-24 02:00 -08:00 America/Los_Angeles"},
+		{"chicago across midnight", "il-1", "2026-11-25T05:30:00Z", "2026-11-24 23:30 -06:00 America/Chicago"},
+		{"chicago on the fall-back day, first 01:30", "il-1", "2026-11-01T06:30:00Z", "2026-11-01 01:30 -05:00 America/Chicago"},
+		{"chicago on the fall-back day, second 01:30", "il-1", "2026-11-01T07:30:00Z", "2026-11-01 01:30 -06:00 America/Chicago"},
 		{"unknown zone: no local time", "bad-1", "2026-11-24T10:00:00Z", ""},
 		{"store no longer in the fleet", "gone-1", "2026-11-24T10:00:00Z", ""},
 	}
