@@ -1,13 +1,19 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar (cmp files)")
@@ -62,4 +68,56 @@ func copyTree(ts *testscript.TestScript, neg bool, args []string) {
 		return os.WriteFile(target, b, 0o644)
 	})
 	ts.Check(err)
+}
+
+func TestWriteJSONKeepsHTMLCharacters(t *testing.T) {
+	var b strings.Builder
+	if err := writeJSON(&b, map[string]string{"msg": "a -> b & <c>"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "{\n  \"msg\": \"a -> b & <c>\"\n}\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestParseFailOn(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []policy.Verdict
+		err      string
+	}{
+		{"empty", "", nil, ""},
+		{"one", "deny", []policy.Verdict{policy.Deny}, ""},
+		{"list with spaces and repeats", "defer, needs-signoff,defer", []policy.Verdict{policy.Defer, policy.NeedsSignoff}, ""},
+		{"allow is not a failure", "allow", nil, `--fail-on "allow": unknown verdict "allow" (want a comma list of deny, defer, needs-signoff)`},
+		{"misspelt", "deny,signoff", nil, `--fail-on "deny,signoff": unknown verdict "signoff" (want a comma list of deny, defer, needs-signoff)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseFailOn(tc.in)
+			if tc.err != "" {
+				var ue usageError
+				if err == nil || err.Error() != tc.err || !errors.As(err, &ue) {
+					t.Fatalf("err %v, want usage error %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("parseFailOn(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFailing(t *testing.T) {
+	sum := &gate.Summary{Verdicts: map[policy.Verdict]int{policy.Allow: 4, policy.Defer: 2, policy.NeedsSignoff: 1}}
+	all := []policy.Verdict{policy.NeedsSignoff, policy.Deny, policy.Defer}
+	if got, want := failing(all, sum), []policy.Verdict{policy.Defer, policy.NeedsSignoff}; !slices.Equal(got, want) {
+		t.Errorf("failing = %v, want %v", got, want)
+	}
+	if got := failing([]policy.Verdict{policy.Deny}, sum); got != nil {
+		t.Errorf("deny did not occur, failing = %v", got)
+	}
+	if got := failing(all, nil); got != nil {
+		t.Errorf("no summary (failed compile), failing = %v", got)
+	}
 }

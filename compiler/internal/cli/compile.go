@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
 // compileFlags are shared by compile and plan.
@@ -17,6 +20,7 @@ type compileFlags struct {
 	now       string
 	approvals string
 	signoff   string
+	failOn    string
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
@@ -24,6 +28,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.out, "out", "", "deploy tree directory; its .fleetc/state.json is the previous state (required)")
 	fl.StringVar(&f.now, "now", "", "the compile's clock, RFC 3339 (default: the current time); policies see it as time.now_ns()")
 	fl.StringVar(&f.approvals, "approvals", "", "approvals file (JSON) naming who approved the merge request; users map to teams in CUE")
+	fl.StringVar(&f.failOn, "fail-on", "", "comma list of verdicts (deny, defer, needs-signoff) that make the command exit 1 after doing its work; compile still writes the tree (default: none)")
 	fl.StringVar(&f.signoff, "signoff", "hold", "changes that need sign-off: hold (keep what stores run until --approvals cover them) or propose (render them; the deploy merge request's sign-off gate holds the merge)")
 }
 
@@ -66,11 +71,14 @@ store is bootstrapped to), releases/ (shared per app variant),
 
 The previous state is read from --out, so compiling into a checkout of the
 deploy repo gives a plan against what stores run now. The same inputs (fleet,
-previous state, --now, --approvals) give byte-identical output.`,
+previous state, --now, --approvals) give byte-identical output.
+
+Exit 1 when the fleet has errors (nothing is written), or when a verdict
+named by --fail-on was given to any change (the tree is still written).`,
 		Example: `  fleetc compile --out deploy
   fleetc compile --out deploy --now 2026-11-24T08:30:00Z --approvals approvals.json
   fleetc compile --out deploy --format json > result.json`,
-		Args: cobra.NoArgs,
+		Args: noArgs("the deploy tree is given with --out DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCompile(cmd, &f, false)
 		},
@@ -87,11 +95,16 @@ func newPlanCmd() *cobra.Command {
 		Long: `plan runs the same pipeline as compile and reports what would change against
 the state in --out: per app, ring and version transition, the number of
 stores and which ones, the policy verdicts with their reasons, and the share
-of the fleet touched. Nothing is written.`,
+of the fleet touched. Nothing is written.
+
+Exit 1 when the fleet has errors, or when a verdict named by --fail-on was
+given to any change (e.g. --fail-on deny,needs-signoff in a merge request
+check).`,
 		Example: `  fleetc plan --out deploy
   fleetc plan --out deploy --now 2026-11-26T15:00:00Z   # during the freeze
-  fleetc plan --out deploy --format json | jq .plan.summary`,
-		Args: cobra.NoArgs,
+  fleetc plan --out deploy --format json | jq .plan.summary
+  fleetc plan --out deploy --fail-on deny,needs-signoff`,
+		Args: noArgs("the deploy tree is given with --out DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCompile(cmd, &f, true)
 		},
@@ -106,6 +119,10 @@ func runCompile(cmd *cobra.Command, f *compileFlags, dryRun bool) error {
 		return err
 	}
 	opts, err := f.options(g, dryRun)
+	if err != nil {
+		return err
+	}
+	failOn, err := parseFailOn(f.failOn)
 	if err != nil {
 		return err
 	}
@@ -125,20 +142,87 @@ func runCompile(cmd *cobra.Command, f *compileFlags, dryRun bool) error {
 			Plan        *deploy.Plan       `json:"plan,omitempty"`
 			Verdicts    *gate.Summary      `json:"verdicts,omitempty"`
 			Written     *deploy.WriteStats `json:"written,omitempty"`
-			Timings     []compiler.Timing  `json:"timings,omitempty"`
-		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), res.Plan, res.Verdicts, res.Written, res.Timings}
+			FailedOn    []policy.Verdict   `json:"failedOn,omitempty"`
+			Timings     []timing           `json:"timings,omitempty"`
+		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), res.Plan, res.Verdicts, res.Written, failing(failOn, res.Verdicts), timings(res.Timings)}
 		if err := writeJSON(g.stdout, doc); err != nil {
 			return err
 		}
 	default:
 		if res.Failed() {
-			fmt.Fprintf(g.stderr, "%d errors; nothing written\n", res.Diagnostics.Errors())
+			fmt.Fprintf(g.stderr, "%s; nothing written\n", plural(res.Diagnostics.Errors(), "error", "errors"))
 			break
 		}
 		printPlan(g.stdout, res, dryRun)
+		if vs := failing(failOn, res.Verdicts); len(vs) > 0 {
+			var parts []string
+			for _, v := range vs {
+				parts = append(parts, fmt.Sprintf("%d %s", res.Verdicts.Verdicts[v], v))
+			}
+			fmt.Fprintf(g.stderr, "fleetc: exit 1: --fail-on %s: %s\n", f.failOn, strings.Join(parts, ", "))
+		}
 	}
-	if res.Failed() {
+	if res.Failed() || len(failing(failOn, res.Verdicts)) > 0 {
 		return errFindings
 	}
 	return nil
+}
+
+// failOnVerdicts are the verdicts --fail-on accepts.
+var failOnVerdicts = []policy.Verdict{policy.Deny, policy.Defer, policy.NeedsSignoff}
+
+// parseFailOn reads --fail-on: a comma list of verdicts, empty for none.
+func parseFailOn(s string) ([]policy.Verdict, error) {
+	var out []policy.Verdict
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		v := policy.Verdict(part)
+		if !slices.Contains(failOnVerdicts, v) {
+			return nil, usagef("--fail-on %q: unknown verdict %q (want a comma list of deny, defer, needs-signoff)", s, part)
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// failing returns the verdicts of failOn that some recorded change got,
+// in the order deny, defer, needs-signoff.
+func failing(failOn []policy.Verdict, sum *gate.Summary) []policy.Verdict {
+	if sum == nil {
+		return nil
+	}
+	var out []policy.Verdict
+	for _, v := range failOnVerdicts {
+		if slices.Contains(failOn, v) && sum.Verdicts[v] > 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// timing is a stage's duration in JSON: milliseconds as a float.
+type timing struct {
+	Stage  string  `json:"stage"`
+	TookMs float64 `json:"tookMs"`
+}
+
+func timings(ts []compiler.Timing) []timing {
+	var out []timing
+	for _, t := range ts {
+		out = append(out, timing{Stage: t.Stage, TookMs: float64(t.Took.Microseconds()) / 1000})
+	}
+	return out
+}
+
+// plural writes "1 error", "2 errors".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fleetc/fleetc/compiler"
 	"github.com/fleetc/fleetc/compiler/internal/diag"
+	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
 	"github.com/fleetc/fleetc/compiler/internal/target"
 )
 
@@ -29,7 +32,12 @@ With only STORE, it lists every app with whether the store gets it.`,
 		Example: `  fleetc explain us-il-chicago-0101 drive-thru-vision
   fleetc explain qc-montreal-0201 menu-boards --now 2026-11-27T15:00:00Z
   fleetc explain us-az-phoenix-0303 --format json`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return usagef("explain takes STORE and optionally APP, got %d arguments", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := readGlobals(cmd)
 			if err != nil {
@@ -74,14 +82,12 @@ With only STORE, it lists every app with whether the store gets it.`,
 	return cmd
 }
 
-// printExplanation prints targeting, then the policy verdict.
+// printExplanation prints the outcome after the gate, then targeting,
+// then the policy verdict with its reasons.
 func printExplanation(w io.Writer, e *compiler.Explanation) error {
+	fmt.Fprintln(w, headline(e))
 	fmt.Fprintln(w, e.Target.String())
-	runs := e.Runs
-	if runs == "" {
-		runs = "nothing"
-	}
-	fmt.Fprintf(w, "runs now: %s\n", runs)
+	fmt.Fprintf(w, "runs now: %s\n", orNothing(e.Runs))
 	d := e.Decision
 	if d == nil {
 		_, err := fmt.Fprintln(w, "policy: no change to decide (the store neither runs nor gets the app)")
@@ -91,11 +97,7 @@ func printExplanation(w io.Writer, e *compiler.Explanation) error {
 	if to == "" {
 		to = "(removed)"
 	}
-	after := d.Runs
-	if after == "" {
-		after = "nothing"
-	}
-	fmt.Fprintf(w, "policy: %s (%s %s -> %s); after this compile the store runs %s\n", d.Verdict, d.Kind, orNone(d.From), to, after)
+	fmt.Fprintf(w, "policy: %s (%s %s -> %s); after this compile the store runs %s\n", d.Verdict, d.Kind, orNone(d.From), to, orNothing(d.Runs))
 	for _, r := range d.Reasons {
 		fmt.Fprintf(w, "  %-13s %s: %s\n", r.Verdict, r.Rule, r.Msg)
 		if len(r.Teams) > 0 {
@@ -108,10 +110,91 @@ func printExplanation(w io.Writer, e *compiler.Explanation) error {
 	if len(d.Reasons) == 0 {
 		fmt.Fprintln(w, "  no policy objected")
 	}
-	if len(d.Teams) > 0 {
-		fmt.Fprintf(w, "  still missing sign-off from: %s\n", strings.Join(d.Teams, ", "))
+	if teams := missingTeams(d); len(teams) > 0 {
+		fmt.Fprintf(w, "  still missing sign-off from: %s\n", strings.Join(teams, ", "))
 	}
 	return nil
+}
+
+// headline states the outcome after the gate in one line: what targeting
+// asks for, whether the policies let it happen, and what the store runs.
+func headline(e *compiler.Explanation) string {
+	t, d := e.Target, e.Decision
+	if d == nil {
+		return fmt.Sprintf("%s is not on %s and does not get it: %s", t.App, t.Store, afterColon(t.Summary))
+	}
+	what := fmt.Sprintf("%s %s is targeted at %s", t.App, d.To, t.Store)
+	if d.To == "" {
+		what = fmt.Sprintf("%s is no longer targeted at %s", t.App, t.Store)
+	}
+	after := orNothing(d.Runs)
+	rules := verdictRules(d)
+	switch d.Verdict {
+	case policy.Allow:
+		if d.From == d.To {
+			return fmt.Sprintf("%s and runs there unchanged", what)
+		}
+		return fmt.Sprintf("%s: after this compile the store runs %s", what, after)
+	case policy.Defer:
+		return fmt.Sprintf("%s, but deferred: the store keeps running %s (%s)", what, after, rules)
+	case policy.NeedsSignoff:
+		return fmt.Sprintf("%s, but it needs sign-off from %s: the store keeps running %s (%s)", what, strings.Join(missingTeams(d), ", "), after, rules)
+	case policy.Deny:
+		return fmt.Sprintf("%s, but denied: after this compile the store runs %s (%s)", what, after, rules)
+	}
+	return fmt.Sprintf("%s; verdict %s: after this compile the store runs %s", what, d.Verdict, after)
+}
+
+// verdictRules names the rules that gave the decision its verdict.
+func verdictRules(d *gate.Decision) string {
+	var rules []string
+	for _, r := range d.Reasons {
+		if r.Verdict == d.Verdict && !slices.Contains(rules, r.Rule) {
+			rules = append(rules, r.Rule)
+		}
+	}
+	if len(rules) == 0 {
+		return "no rule named"
+	}
+	return strings.Join(rules, ", ")
+}
+
+// missingTeams are the teams whose sign-off the change still lacks: the
+// decision's, or, when a defer or deny outranks the sign-off, those of the
+// needs-signoff reasons.
+func missingTeams(d *gate.Decision) []string {
+	if len(d.Teams) > 0 {
+		return d.Teams
+	}
+	var teams []string
+	for _, r := range d.Reasons {
+		if r.Verdict != policy.NeedsSignoff {
+			continue
+		}
+		for _, t := range r.Teams {
+			if !slices.Contains(teams, t) {
+				teams = append(teams, t)
+			}
+		}
+	}
+	slices.Sort(teams)
+	return teams
+}
+
+// afterColon is the reason part of a target summary ("app x is not ...:
+// reason").
+func afterColon(s string) string {
+	if _, why, ok := strings.Cut(s, ": "); ok {
+		return why
+	}
+	return s
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
 }
 
 func orNone(s string) string {
@@ -144,9 +227,9 @@ func printStoreOverview(w io.Writer, exps []compiler.Explanation) error {
 			verdict = string(e.Decision.Verdict)
 		}
 		if t.Assigned {
-			fmt.Fprintf(w, "  %-20s %-10s %-14s runs now: %-10s %s\n", t.App, t.Version, verdict, orNone(e.Runs), t.VersionFrom)
+			fmt.Fprintf(w, "  %-20s %-10s %-14s runs now: %-10s %s\n", t.App, t.Version, verdict, orNothing(e.Runs), t.VersionFrom)
 		} else {
-			fmt.Fprintf(w, "  %-20s %-10s %-14s runs now: %-10s %s\n", t.App, "-", verdict, orNone(e.Runs), t.Summary)
+			fmt.Fprintf(w, "  %-20s %-10s %-14s runs now: %-10s %s\n", t.App, "-", verdict, orNothing(e.Runs), t.Summary)
 		}
 	}
 	_, err := fmt.Fprintf(w, "run 'fleetc explain %s APP' for the reasons\n", first.Store)

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/gen"
 )
 
@@ -20,7 +23,7 @@ jagged overlapping groups, rings that cover every store once, a freeze and
 teams. The same --seed gives byte-identical output.`,
 		Example: `  fleetc gen --stores 60000 --apps 20 --out /tmp/fleet60k
   fleetc --root /tmp/fleet60k compile --out /tmp/deploy60k`,
-		Args: cobra.NoArgs,
+		Args: noArgs("the output directory is given with --out DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usagef("gen: --out is required")
@@ -28,12 +31,19 @@ teams. The same --seed gives byte-identical output.`,
 			if opts.Stores < 1 || opts.Apps < 1 {
 				return usagef("gen: --stores and --apps must be at least 1")
 			}
+			formatFlag, _ := cmd.Flags().GetString("format")
+			format, err := diag.ParseFormat(formatFlag)
+			if err != nil {
+				return usageError{err}
+			}
 			stats, err := gen.Generate(out, opts)
 			if err != nil {
-				return fmt.Errorf("gen: %w", err)
+				return err // already says "gen: "
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %+v\n", out, stats)
-			return err
+			if format == diag.JSON {
+				return writeJSON(cmd.OutOrStdout(), genSummary(out, stats))
+			}
+			return printGenStats(cmd.OutOrStdout(), out, stats)
 		},
 	}
 	f := cmd.Flags()
@@ -44,4 +54,60 @@ teams. The same --seed gives byte-identical output.`,
 	f.IntVar(&opts.Groups, "groups", 30, "number of groups")
 	f.Int64Var(&opts.Seed, "seed", 1, "random seed")
 	return cmd
+}
+
+// genJSON is gen's --format json document.
+type genJSON struct {
+	Out    string     `json:"out"`
+	Stores int        `json:"stores"`
+	Groups int        `json:"groups"`
+	Apps   int        `json:"apps"`
+	Rings  []ringJSON `json:"rings"`
+	Files  int        `json:"files"`
+	Bytes  int64      `json:"bytes"`
+}
+
+type ringJSON struct {
+	Name   string `json:"name"`
+	Stores int    `json:"stores"`
+}
+
+func genSummary(out string, st gen.Stats) genJSON {
+	doc := genJSON{Out: out, Stores: st.Stores, Groups: st.Groups, Apps: st.Apps, Files: st.Files, Bytes: st.Bytes, Rings: []ringJSON{}}
+	for _, r := range st.RingSizes {
+		doc.Rings = append(doc.Rings, ringJSON{Name: r.Name, Stores: r.Stores})
+	}
+	return doc
+}
+
+// printGenStats writes, e.g.:
+//
+//	wrote /tmp/fleet: 2000 stores, 30 groups, 20 apps, 5 rings; 41 files, 1.2 MB
+//	  rings: lab 10, canary 100, early 300, main 1590
+func printGenStats(w io.Writer, out string, st gen.Stats) error {
+	fmt.Fprintf(w, "wrote %s: %s, %s, %s, %s; %s, %s\n", out,
+		plural(st.Stores, "store", "stores"), plural(st.Groups, "group", "groups"), plural(st.Apps, "app", "apps"),
+		plural(len(st.RingSizes), "ring", "rings"), plural(st.Files, "file", "files"), byteSize(st.Bytes))
+	if len(st.RingSizes) == 0 {
+		return nil
+	}
+	parts := make([]string, len(st.RingSizes))
+	for i, r := range st.RingSizes {
+		parts[i] = fmt.Sprintf("%s %d", r.Name, r.Stores)
+	}
+	_, err := fmt.Fprintf(w, "  rings (stores): %s\n", strings.Join(parts, ", "))
+	return err
+}
+
+// byteSize is a size for people: 512 B, 3.4 kB, 1.2 MB (powers of 1000).
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1000)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -52,7 +53,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	case errors.Is(err, errFindings):
 		return ExitFindings
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
 		fmt.Fprintf(stderr, "fleetc: %v\nRun 'fleetc --help' for usage.\n", err)
 		return ExitError
 	default:
@@ -77,13 +78,14 @@ Typical use in CI:
   fleetc compile --out deploy           write the deploy tree
   fleetc explain us-il-chicago-0101 pos why app pos is (not) on that store
 
-Exit codes: 0 ok, 1 findings (invalid input, blocked changes, failing
-policy tests), 2 usage or internal error.`,
+Exit codes: 0 ok; 1 findings: invalid input, failing policy tests, or
+verdicts named by compile/plan --fail-on (e.g. --fail-on deny,defer);
+2 usage or internal error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.PersistentFlags().String("root", "", "monorepo root (default: the enclosing directory that has schemas/ or inventory/, else the current directory)")
+	root.PersistentFlags().String("root", "", "monorepo root (default: the nearest enclosing directory that has inventory/ or fleet.cue, else the current directory)")
 	root.PersistentFlags().String("format", "text", "output format: text, json or github (GitHub Actions annotations)")
 	root.PersistentFlags().Int("workers", 0, "parallel workers (default: number of CPUs)")
 	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr")
@@ -97,7 +99,41 @@ policy tests), 2 usage or internal error.`,
 		newVersionCmd(),
 		newCodeownersCmd(),
 	)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument-count errors usage errors, so
+// they exit 2 with the hint, like flag errors.
+func usageArgs(c *cobra.Command) {
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				var ue usageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return usageError{fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
+
+// noArgs rejects arguments, saying which flag the user may have meant.
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		if hint == "" {
+			return usagef("%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+		}
+		return usagef("%s takes no arguments, got %q; %s", cmd.CommandPath(), strings.Join(args, " "), hint)
+	}
 }
 
 // version is the module version when built from a tagged module, else "devel".

@@ -47,11 +47,28 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 		}
 	}
 	printVerdicts(w, res.Verdicts)
-	if res.Written != nil {
-		fmt.Fprintf(w, "wrote %d files (%d unchanged)\n", res.Written.Files, res.Written.Unchanged)
-	} else if p.Empty() {
-		fmt.Fprintln(w, "no changes")
+	if p.Empty() {
+		line := "no changes to what stores run"
+		if held := heldBack(res.Verdicts); held > 0 {
+			line += fmt.Sprintf("; %s held back by policy (see verdicts)", plural(held, "change", "changes"))
+		}
+		fmt.Fprintln(w, line)
 	}
+	if ws := res.Written; ws != nil {
+		if ws.Unchanged == ws.Files {
+			fmt.Fprintf(w, "wrote nothing new (%s unchanged)\n", plural(ws.Files, "file", "files"))
+		} else {
+			fmt.Fprintf(w, "wrote %s (%d new or changed, %d unchanged)\n", plural(ws.Files, "file", "files"), ws.Files-ws.Unchanged, ws.Unchanged)
+		}
+	}
+}
+
+// heldBack counts the recorded changes a policy kept from happening.
+func heldBack(v *gate.Summary) int {
+	if v == nil {
+		return 0
+	}
+	return v.Verdicts[policy.Deny] + v.Verdicts[policy.Defer] + v.Verdicts[policy.NeedsSignoff]
 }
 
 func transition(t deploy.Transition) string {
@@ -83,14 +100,11 @@ func printVerdicts(w io.Writer, v *gate.Summary) {
 	fmt.Fprintf(w, "verdicts: %d allowed, %d denied, %d deferred, %d need sign-off\n",
 		v.Verdicts[policy.Allow], v.Verdicts[policy.Deny], v.Verdicts[policy.Defer], v.Verdicts[policy.NeedsSignoff])
 	for _, r := range v.Rules {
-		rule := r.Rule
-		if rule == "" {
-			rule = "(no rule)"
+		if r.Rule == "" {
+			continue // allowed with no policy objecting: counted above, listed in JSON
 		}
-		fmt.Fprintf(w, "  %-13s %-34s %4d pairs on %d stores (%s)\n", r.Verdict, rule, r.Pairs, len(r.Stores), strings.Join(r.Apps, ", "))
-		if r.Rule != "" {
-			fmt.Fprintf(w, "      e.g. %s\n", r.Example)
-		}
+		fmt.Fprintf(w, "  %-13s %-34s %s on %s (%s)\n", r.Verdict, r.Rule, plural(r.Pairs, "pair", "pairs"), plural(len(r.Stores), "store", "stores"), strings.Join(r.Apps, ", "))
+		fmt.Fprintf(w, "      e.g. %s\n", r.Example)
 		if len(r.Teams) > 0 {
 			label := "sign-off needed from"
 			if r.Verdict == policy.Allow {

@@ -32,7 +32,7 @@ Exit 1 when any test fails or errors.`,
 		Example: `  fleetc policy test
   fleetc policy test --run bipa
   fleetc policy test --format github`,
-		Args: cobra.NoArgs,
+		Args: noArgs("pick tests with --run REGEX"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := readGlobals(cmd)
 			if err != nil {

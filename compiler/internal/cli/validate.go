@@ -24,7 +24,7 @@ relative to the monorepo root. Exit 1 when there is any error.`,
 		Example: `  fleetc validate
   fleetc validate --root ../monorepo --format github   # annotations on the PR
   fleetc validate --format json | jq '.diagnostics[] | .message'`,
-		Args: cobra.NoArgs,
+		Args: noArgs("the monorepo is given with --root DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := readGlobals(cmd)
 			if err != nil {
@@ -52,7 +52,7 @@ relative to the monorepo root. Exit 1 when there is any error.`,
 					c := fleetCounts(res)
 					fmt.Fprintf(g.stdout, "ok: %d stores, %d groups, %d apps, %d rings, %d assignments\n", c.Stores, c.Groups, c.Apps, c.Rings, c.Assignments)
 				} else {
-					fmt.Fprintf(g.stderr, "%d errors\n", res.Diagnostics.Errors())
+					fmt.Fprintln(g.stderr, plural(res.Diagnostics.Errors(), "error", "errors"))
 				}
 			}
 			if res.Failed() {
@@ -93,5 +93,6 @@ func nonNil(l diag.List) diag.List {
 func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

@@ -12,7 +12,7 @@ func newVersionCmd() *cobra.Command {
 		Use:     "version",
 		Short:   "Print fleetc's version",
 		Example: "  fleetc version",
-		Args:    cobra.NoArgs,
+		Args:    noArgs(""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "fleetc %s %s %s/%s\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err

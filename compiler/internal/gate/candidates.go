@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,29 +16,42 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/target"
 )
 
-// builder precomputes what is shared between candidates — per store facts,
-// windows and scoped freezes; per app and ring the model pointers — so the
-// policy engine's memo sees identical pointers for identical parts.
+// builder precomputes what is shared between candidates: per store its
+// window (memoised by zone, hours and group window), the set of freezes
+// whose store scope covers it and the set of overrides (both interned, so
+// stores share them), and from the previous state the history the
+// sign-off rules read.
 type builder struct {
 	t    *target.Result
 	f    *model.Fleet
 	prev *deploy.State
 	now  time.Time
 
-	apps      map[string]*model.App // including stubs for apps no longer declared
-	facts     []*policy.StoreFacts  // by store index
-	windows   []calendar.Window     // by store index
-	freezes   [][]policy.Freeze     // by store index: freezes whose store scope covers it
-	overrides [][]*model.Override   // by store index
-	ringHas   map[[3]string]bool    // ring, app, version some store of the ring ran
-	jurisHas  map[[2]string]bool    // "country-region", app some store ran
-	only      map[string]bool       // nil = every store
-	recordAll bool
-	propose   bool
+	apps         map[string]*model.App // including stubs for apps no longer declared
+	windows      []calendar.Window     // by store index
+	freezeSet    []int32               // by store index: index into freezeSets
+	freezeSets   [][]policy.Freeze     // distinct sets of freezes whose store scope covers a store
+	overrideSet  []int32               // by store index: index into overrideSets
+	overrideSets [][]*model.Override
+	ringHas      map[[3]string]bool // ring, app, version some store of the ring ran
+	jurisHas     map[[2]string]bool // "country-region", app some store ran
+	only         map[string]bool    // nil = every store
+	recordAll    bool
+	propose      bool
 }
 
 func (b *builder) included(i int) bool {
 	return b.only == nil || b.only[b.t.Stores[i].Store.ID]
+}
+
+// freezes and overrides of store i (shared slices: read only).
+func (b *builder) freezes(i int) []policy.Freeze     { return b.freezeSets[b.freezeSet[i]] }
+func (b *builder) overrides(i int) []*model.Override { return b.overrideSets[b.overrideSet[i]] }
+
+// facts is the policy view of store i.
+func (b *builder) facts(i int) *policy.StoreFacts {
+	s := b.t.Stores[i].Store
+	return policy.NewStoreFacts(s, b.t.StoreGroups[s.ID])
 }
 
 func newBuilder(opts Options) (*builder, diag.List) {
@@ -57,10 +71,11 @@ func newBuilder(opts Options) (*builder, diag.List) {
 	}
 	var diags diag.List
 	n := len(t.Stores)
-	b.facts = make([]*policy.StoreFacts, n)
 	b.windows = make([]calendar.Window, n)
-	b.freezes = make([][]policy.Freeze, n)
-	b.overrides = make([][]*model.Override, n)
+	b.freezeSet = make([]int32, n)
+	b.overrideSet = make([]int32, n)
+	b.freezeSets = [][]policy.Freeze{nil}
+	b.overrideSets = [][]*model.Override{nil}
 
 	freezeSel := make([]*selector.Matcher, len(b.f.Freezes))
 	for i, fz := range b.f.Freezes {
@@ -76,7 +91,15 @@ func newBuilder(opts Options) (*builder, diag.List) {
 			windowGroups[g.Name] = g
 		}
 	}
-	locs := map[string]*time.Location{}
+	type zone struct {
+		loc     *time.Location
+		freezes []freezeAt // by freeze index, computed on first use
+	}
+	zones := map[string]*zone{}
+	windows := map[string]calendar.Window{}
+	freezeSets := map[string]int32{"": 0}
+	overrideSets := map[string]int32{"": 0}
+	var key []byte
 	for i := range t.Stores {
 		if !b.included(i) {
 			continue
@@ -84,48 +107,132 @@ func newBuilder(opts Options) (*builder, diag.List) {
 		st := &t.Stores[i]
 		s := st.Store
 		groups := t.StoreGroups[s.ID]
-		b.facts[i] = policy.NewStoreFacts(s, groups)
 		var gw []*model.Group
 		for _, g := range groups {
 			if w, ok := windowGroups[g]; ok {
 				gw = append(gw, w)
 			}
 		}
-		w, err := calendar.StoreGroupWindow(s, gw, b.f.Settings.Window, b.now)
-		if err != nil {
-			diags.Errorf(s.Pos, fmt.Sprintf("stores.%s", s.ID), "window", "deployment window: %v", err)
+		key = windowCacheKey(key[:0], s, gw)
+		w, ok := windows[string(key)]
+		if !ok {
+			var err error
+			w, err = calendar.StoreGroupWindow(s, gw, b.f.Settings.Window, b.now)
+			if err != nil {
+				diags.Errorf(s.Pos, fmt.Sprintf("stores.%s", s.ID), "window", "deployment window: %v", err)
+			} else {
+				windows[string(key)] = w
+			}
 		}
 		b.windows[i] = w
-		loc, ok := locs[s.Timezone]
-		if !ok {
-			loc, err = time.LoadLocation(s.Timezone)
+		z := zones[s.Timezone]
+		if z == nil {
+			loc, err := time.LoadLocation(s.Timezone)
 			if err != nil {
 				diags.Errorf(s.Pos, fmt.Sprintf("stores.%s.timezone", s.ID), "timezone", "%v", err)
 				loc = time.UTC
 			}
-			locs[s.Timezone] = loc
+			z = &zone{loc: loc, freezes: make([]freezeAt, len(b.f.Freezes))}
+			zones[s.Timezone] = z
 		}
 		facts := t.Facts[s.ID]
+		key = key[:0]
+		var fs []policy.Freeze
 		for j, fz := range b.f.Freezes {
 			if facts == nil || freezeSel[j] == nil || !freezeSel[j].Matches(facts) {
 				continue
 			}
-			active, start, end, err := calendar.FreezeActive(fz, loc, b.now)
-			if err != nil {
-				diags.Errorf(fz.Pos, fmt.Sprintf("freezes.%s", fz.Name), "freeze", "%v", err)
+			at := &z.freezes[j]
+			if !at.done {
+				at.done = true
+				active, start, end, err := calendar.FreezeActive(fz, z.loc, b.now)
+				at.err = err
+				at.f = policy.Freeze{Freeze: fz, Active: active, Start: start, End: end}
+			}
+			if at.err != nil {
+				diags.Errorf(fz.Pos, fmt.Sprintf("freezes.%s", fz.Name), "freeze", "%v", at.err)
 				continue
 			}
-			b.freezes[i] = append(b.freezes[i], policy.Freeze{Freeze: fz, Active: active, Start: start, End: end})
-		}
-		for j, o := range b.f.Overrides {
-			if facts != nil && overrideSel[j] != nil && overrideSel[j].Matches(facts) {
-				b.overrides[i] = append(b.overrides[i], o)
+			fs = append(fs, at.f)
+			key = binary.AppendUvarint(key, uint64(j))
+			key = binary.AppendVarint(key, at.f.Start.Unix())
+			key = binary.AppendVarint(key, at.f.End.Unix())
+			if at.f.Active {
+				key = append(key, 1)
+			} else {
+				key = append(key, 0)
 			}
 		}
+		b.freezeSet[i] = internSet(freezeSets, &b.freezeSets, key, fs)
+		key = key[:0]
+		var os []*model.Override
+		for j, o := range b.f.Overrides {
+			if facts != nil && overrideSel[j] != nil && overrideSel[j].Matches(facts) {
+				os = append(os, o)
+				key = binary.AppendUvarint(key, uint64(j))
+			}
+		}
+		b.overrideSet[i] = internSet(overrideSets, &b.overrideSets, key, os)
 	}
 	b.indexHistory()
 	return b, diags
 }
+
+// freezeAt is a freeze resolved in one zone.
+type freezeAt struct {
+	done bool
+	f    policy.Freeze
+	err  error
+}
+
+// internSet returns the id of the set with this key, adding set when new.
+func internSet[T any](ids map[string]int32, sets *[][]T, key []byte, set []T) int32 {
+	if id, ok := ids[string(key)]; ok {
+		return id
+	}
+	id := int32(len(*sets))
+	*sets = append(*sets, set)
+	ids[string(key)] = id
+	return id
+}
+
+// windowCacheKey identifies what a store's window depends on besides the
+// clock: its zone and opening hours, or the group window that replaces
+// them.
+func windowCacheKey(b []byte, s *model.Store, gw []*model.Group) []byte {
+	b = append(b, s.Timezone...)
+	b = append(b, 0)
+	var pick *model.Group
+	for _, g := range gw {
+		if pick == nil || g.Name < pick.Name {
+			pick = g
+		}
+	}
+	if pick != nil {
+		// the window is the group's, as written
+		return append(append(b, 'g'), pick.Name...)
+	}
+	b = append(b, 'h')
+	for _, d := range weekdays {
+		h, ok := s.Hours[d]
+		if !ok {
+			b = append(b, '-')
+			continue
+		}
+		b = append(b, h.Open...)
+		b = append(b, '/')
+		b = append(b, h.Close...)
+		b = append(b, ';')
+	}
+	for d := range s.Hours { // days outside mon..sun make the store its own class
+		if !slices.Contains(weekdays[:], d) {
+			return append(append(b, '!'), s.ID...)
+		}
+	}
+	return b
+}
+
+var weekdays = [7]string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
 // compileOrNone compiles a scope selector; an invalid one (reported by
 // target) matches no store.
@@ -139,17 +246,73 @@ func compileOrNone(sel *model.Selector) *selector.Matcher {
 
 // indexHistory records, from the previous state, which versions each ring
 // has run and which apps each jurisdiction has, for first-time sign-offs.
+// It reads every pair of the previous state once: variants and rings are
+// counted by index and the few distinct combinations become the maps.
 func (b *builder) indexHistory() {
-	b.ringHas = map[[3]string]bool{}
-	b.jurisHas = map[[2]string]bool{}
+	vids := make(map[string]int32, len(b.prev.Variants))
+	type vinfo struct{ app, version string }
+	var vars []vinfo
+	vidx := func(id, app string) int32 {
+		if i, ok := vids[id]; ok {
+			return i
+		}
+		i := int32(len(vars))
+		vids[id] = i
+		vars = append(vars, vinfo{app, b.prev.VariantVersion(id)})
+		return i
+	}
+	rings := map[string]int32{}
+	var ringNames []string
+	juris := map[model.Jurisdiction]int32{}
+	var jurisNames []string
+	type ringVar struct{ ring, v int32 }
+	type jurisVar struct{ juris, v int32 }
+	ringSeen := map[ringVar]bool{}
+	jurisSeen := map[jurisVar]bool{}
 	for id, ss := range b.prev.Stores {
-		s := b.f.StoreByID[id]
-		for app, vid := range ss.Apps {
-			b.ringHas[[3]string{ss.Ring, app, b.prev.VariantVersion(vid)}] = true
-			if s != nil {
-				b.jurisHas[[2]string{jurisdiction(s), app}] = true
+		r, ok := rings[ss.Ring]
+		if !ok {
+			r = int32(len(ringNames))
+			rings[ss.Ring] = r
+			ringNames = append(ringNames, ss.Ring)
+		}
+		j := int32(-1)
+		if s := b.f.StoreByID[id]; s != nil {
+			k := model.Jurisdiction{Country: s.Jurisdiction.Country, Region: s.Jurisdiction.Region}
+			if j, ok = juris[k]; !ok {
+				j = int32(len(jurisNames))
+				juris[k] = j
+				jurisNames = append(jurisNames, jurisdiction(s))
 			}
 		}
+		for app, vid := range ss.Apps {
+			v := vidx(vid, app)
+			if vars[v].app != app { // a variant id under another app's key
+				v = vidx(app+"\x00"+vid, app)
+				vars[v].version = b.prev.VariantVersion(vid)
+			}
+			ringSeen[ringVar{r, v}] = true
+			if j >= 0 {
+				jurisSeen[jurisVar{j, v}] = true
+			}
+		}
+	}
+	b.ringHas = make(map[[3]string]bool, len(ringSeen))
+	for k := range ringSeen {
+		b.ringHas[[3]string{ringNames[k.ring], vars[k.v].app, vars[k.v].version}] = true
+	}
+	b.jurisHas = make(map[[2]string]bool, len(jurisSeen))
+	for k := range jurisSeen {
+		b.jurisHas[[2]string{jurisNames[k.juris], vars[k.v].app}] = true
+	}
+}
+
+// history is what the sign-off rules read of the previous state for a
+// store of ring and jurisdiction getting app at version to.
+func (b *builder) history(ring, juris, app, to string) policy.History {
+	return policy.History{
+		RingHasVersion:     to != "" && b.ringHas[[3]string{ring, app, to}],
+		JurisdictionHasApp: b.jurisHas[[2]string{juris, app}],
 	}
 }
 
@@ -158,7 +321,9 @@ func jurisdiction(s *model.Store) string {
 }
 
 // candidates builds one policy input per (store, app) pair the store runs
-// now or should run, in store then app order.
+// now or should run, in store then app order: the straightforward form of
+// what Run does by class (see classes.go), kept as the reference its
+// equivalence test compares against.
 func (b *builder) candidates() ([]policy.Input, []pair) {
 	var inputs []policy.Input
 	var pairs []pair
@@ -183,6 +348,7 @@ func (b *builder) candidates() ([]policy.Input, []pair) {
 		}
 		slices.Sort(ids)
 		ring := b.f.RingByID[st.Ring]
+		facts := b.facts(i)
 		for _, app := range ids {
 			p := pair{store: i, app: app}
 			var values map[string]any
@@ -201,18 +367,15 @@ func (b *builder) candidates() ([]policy.Input, []pair) {
 			}
 			change := policy.Change{From: p.fromV, To: p.toV, Kind: changeKind(p)}
 			inputs = append(inputs, policy.Input{
-				Store:     b.facts[i],
+				Store:     facts,
 				App:       b.app(app),
 				Ring:      ring,
 				Change:    change,
 				Values:    values,
 				Window:    b.windows[i],
-				Freezes:   scopedFreezes(b.freezes[i], app),
-				Overrides: scopedOverrides(b.overrides[i], app),
-				History: policy.History{
-					RingHasVersion:     p.toV != "" && b.ringHas[[3]string{st.Ring, app, p.toV}],
-					JurisdictionHasApp: b.jurisHas[[2]string{jurisdiction(st.Store), app}],
-				},
+				Freezes:   scopedFreezes(b.freezes(i), app),
+				Overrides: scopedOverrides(b.overrides(i), app),
+				History:   b.history(st.Ring, jurisdiction(st.Store), app, p.toV),
 			})
 			pairs = append(pairs, p)
 		}

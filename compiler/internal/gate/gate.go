@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
@@ -59,19 +60,62 @@ type Result struct {
 	Desired   *deploy.State
 }
 
-// Run evaluates every candidate and assembles the desired state.
+// Run evaluates every candidate and assembles the desired state. Pairs are
+// classified (see classes.go) and each class is decided once; the result
+// is exactly that of deciding every pair on its own.
 func Run(ctx context.Context, opts Options) (*Result, diag.List, error) {
 	b, diags := newBuilder(opts)
 	if diags.HasErrors() {
 		return nil, diags, nil
 	}
-	inputs, pairs := b.candidates()
-	decisions, err := opts.Engine.Decide(ctx, inputs, policy.EvalOptions{Now: opts.Now, Workers: opts.Workers, Approvals: opts.Approvals})
+	session, err := opts.Engine.NewSession(policy.EvalOptions{Now: opts.Now, Workers: opts.Workers, Approvals: opts.Approvals})
+	if err != nil {
+		return nil, diags, fmt.Errorf("policy gate: %w", err)
+	}
+	c := newClassifier(b, session, opts.Workers)
+	c.classifyStores()
+
+	// Each chunk of stores lists its pairs as entry indexes.
+	const chunk = 512
+	n := len(b.t.Stores)
+	chunks := make([][]int32, (n+chunk-1)/chunk)
+	npairs := make([]int32, n)
+	err = forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
+		local := map[pairKey]int32{}
+		var buf []cand
+		var out []int32
+		for i := lo; i < hi; i++ {
+			if c.storeCls[i] < 0 {
+				continue
+			}
+			before := len(out)
+			buf, out = c.classifyPairs(i, buf, local, out)
+			npairs[i] = int32(len(out) - before)
+		}
+		chunks[lo/chunk] = out
+		return nil
+	})
+	if err != nil {
+		return nil, diags, fmt.Errorf("policy gate: %w", err)
+	}
+
+	// Each class is decided once.
+	err = forChunks(ctx, len(c.entries), 16, c.workers, func(lo, hi int) error {
+		for k := lo; k < hi; k++ {
+			e := &c.entries[k]
+			in := c.input(e)
+			d, err := session.Decide(ctx, &in)
+			if err != nil {
+				return err
+			}
+			c.settle(e, d)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, diags, fmt.Errorf("policy gate (failing closed, nothing changes): %w", err)
 	}
-	res := b.apply(pairs, inputs, decisions)
-	res.Evaluated = len(inputs)
+	res := c.assemble(ctx, chunks, chunk, npairs)
 	return res, diags, nil
 }
 
@@ -84,61 +128,114 @@ type pair struct {
 	fromV, toV string // versions
 }
 
-// apply turns verdicts into the desired state and the recorded decisions.
-func (b *builder) apply(pairs []pair, inputs []policy.Input, decisions []policy.Decision) *Result {
-	res := &Result{Desired: &deploy.State{Schema: 1, Variants: map[string]*deploy.Variant{}, Stores: make(map[string]*deploy.StoreState, len(b.t.Stores))}}
-	for i := range b.t.Stores {
-		if st := &b.t.Stores[i]; b.included(i) {
-			res.Desired.Stores[st.Store.ID] = &deploy.StoreState{Ring: st.Ring, Apps: map[string]string{}}
+// assemble applies the verdicts: per store its desired apps, and the
+// recorded decisions in store then app order, sized exactly.
+func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, npairs []int32) *Result {
+	b := c.b
+	n := len(b.t.Stores)
+	states := make([]*deploy.StoreState, n)
+	nrec := make([]int, len(chunks)) // recorded decisions per chunk
+	used := make([][]bool, len(chunks))
+	var evaluated atomic.Int64
+	forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
+		pairs := chunks[lo/chunk]
+		u := make([]bool, len(c.vars))
+		k, rec := 0, 0
+		for i := lo; i < hi; i++ {
+			if c.storeCls[i] < 0 {
+				continue
+			}
+			st := &b.t.Stores[i]
+			m := int(npairs[i])
+			ss := &deploy.StoreState{Ring: st.Ring, Apps: make(map[string]string, m)}
+			paused := b.paused(st.Store)
+			for _, ei := range pairs[k : k+m] {
+				e := &c.entries[ei]
+				runs := e.runs
+				if paused && e.d.Verdict == policy.Allow && e.kind != policy.None {
+					runs = e.key.from
+				}
+				if runs >= 0 {
+					ss.Apps[c.apps[e.key.app].ID] = c.vars[runs].id
+					u[runs] = true
+				}
+				if e.recorded {
+					rec++
+				}
+			}
+			k += m
+			states[i] = ss
+		}
+		evaluated.Add(int64(k))
+		nrec[lo/chunk] = rec
+		used[lo/chunk] = u
+		return nil
+	})
+	res := &Result{Evaluated: int(evaluated.Load()), Desired: &deploy.State{Schema: 1, Variants: map[string]*deploy.Variant{}, Stores: make(map[string]*deploy.StoreState, n)}}
+	for i, ss := range states {
+		if ss != nil {
+			res.Desired.Stores[b.t.Stores[i].Store.ID] = ss
 		}
 	}
-	for i, p := range pairs {
-		st := &b.t.Stores[p.store]
-		d := decisions[i]
-		in := &inputs[i]
-		verdict, reasons := d.Verdict, d.Reasons
-		if b.paused(st.Store) && verdict == policy.Allow && in.Change.Kind != policy.None {
-			verdict = policy.Defer
-			reasons = append(slices.Clone(reasons), policy.Reason{Rule: "fleetc.paused", Verdict: policy.Defer, Msg: "store is paused: " + st.Store.Pause.Reason, Pos: st.Store.Pos})
-		}
-		runs := p.to
-		switch verdict {
-		case policy.Deny:
-			runs = ""
-		case policy.Defer:
-			runs = p.from
-		case policy.NeedsSignoff:
-			if !b.propose {
-				runs = p.from
+	for v := range c.vars {
+		for _, u := range used {
+			if u != nil && u[v] {
+				res.Desired.Variants[c.vars[v].id] = b.variant(c.vars[v].id)
+				break
 			}
 		}
-		if runs != "" {
-			res.Desired.Stores[st.Store.ID].Apps[p.app] = runs
-			if _, ok := res.Desired.Variants[runs]; !ok {
-				res.Desired.Variants[runs] = b.variant(runs)
-			}
-		}
-		if in.Change.Kind == policy.None && verdict != policy.Deny && !b.recordAll {
-			continue
-		}
-		dec := Decision{
-			Store: st.Store.ID, App: p.app, Ring: st.Ring, Kind: in.Change.Kind,
-			From: p.fromV, To: p.toV, Verdict: verdict, Reasons: reasons, Teams: d.Teams,
-		}
-		for _, r := range reasons {
-			if !slices.Contains(dec.Rules, r.Rule) {
-				dec.Rules = append(dec.Rules, r.Rule)
-			}
-		}
-		if verdict == policy.Defer && !d.Until.IsZero() {
-			u := d.Until.UTC()
-			dec.Until = &u
-		}
-		if runs != "" {
-			dec.Runs = b.version(runs)
-		}
-		res.Decisions = append(res.Decisions, dec)
 	}
+	total := 0
+	offs := make([]int, len(chunks))
+	for ci, r := range nrec {
+		offs[ci] = total
+		total += r
+	}
+	if total == 0 {
+		return res
+	}
+	res.Decisions = make([]Decision, total)
+	forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
+		pairs := chunks[lo/chunk]
+		out := res.Decisions[offs[lo/chunk]:]
+		k, j := 0, 0
+		for i := lo; i < hi; i++ {
+			if c.storeCls[i] < 0 {
+				continue
+			}
+			st := &b.t.Stores[i]
+			m := int(npairs[i])
+			paused := b.paused(st.Store)
+			for _, ei := range pairs[k : k+m] {
+				e := &c.entries[ei]
+				if !e.recorded {
+					continue
+				}
+				d := &out[j]
+				j++
+				*d = Decision{
+					Store: st.Store.ID, App: c.apps[e.key.app].ID, Ring: st.Ring, Kind: e.kind,
+					Verdict: e.d.Verdict, Rules: e.rules, Reasons: e.d.Reasons, Teams: e.d.Teams, Until: e.until,
+				}
+				if e.key.from >= 0 {
+					d.From = c.vars[e.key.from].fromV
+				}
+				if e.key.to >= 0 {
+					d.To = c.vars[e.key.to].toV
+				}
+				runs := e.runs
+				if paused && e.d.Verdict == policy.Allow && e.kind != policy.None {
+					runs = e.key.from
+					d.Verdict = policy.Defer
+					d.Reasons = append(slices.Clone(e.d.Reasons), policy.Reason{Rule: "fleetc.paused", Verdict: policy.Defer, Msg: "store is paused: " + st.Store.Pause.Reason, Pos: st.Store.Pos})
+					d.Rules = ruleIDs(d.Reasons)
+				}
+				d.Runs = c.version(runs)
+			}
+			k += m
+		}
+		return nil
+	})
 	return res
 }
 

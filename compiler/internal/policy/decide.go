@@ -81,16 +81,32 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // order. Any policy failure fails closed: the error names the rule and its
 // position, and no decision is returned. Decisions of inputs that look the
 // same to the policies share their Reasons and Teams slices: read only.
+// Decide is a Session used once; callers with many inputs should hold a
+// Session and avoid materialising every input.
 func (e *Engine) Decide(ctx context.Context, inputs []Input, opts EvalOptions) ([]Decision, error) {
-	if opts.Now.IsZero() {
-		return nil, errors.New("decide: EvalOptions.Now is required")
+	s, err := e.NewSession(opts)
+	if err != nil {
+		return nil, err
 	}
-	workers := opts.Workers
+	out := make([]Decision, len(inputs))
+	err = parallel(ctx, len(inputs), opts.Workers, func(ctx context.Context, i int) error {
+		d, err := s.Decide(ctx, &inputs[i])
+		out[i] = d
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parallel calls fn for 0 <= i < n on workers goroutines (<= 0 means
+// GOMAXPROCS), in chunks of consecutive indexes. The first error cancels
+// the rest and is returned; a cancelled ctx returns its error.
+func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	run := newDecideRun(e, opts)
-	out := make([]Decision, len(inputs))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -100,24 +116,20 @@ func (e *Engine) Decide(ctx context.Context, inputs []Input, opts EvalOptions) (
 	)
 	const chunk = 256
 	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range min(workers, (n+chunk-1)/chunk) {
+		wg.Go(func() {
 			for start := range next {
-				for i := start; i < min(start+chunk, len(inputs)); i++ {
-					d, err := run.decide(ctx, &inputs[i])
-					if err != nil {
+				for i := start; i < min(start+chunk, n); i++ {
+					if err := fn(ctx, i); err != nil {
 						errOnce.Do(func() { firstErr = err; cancel() })
 						return
 					}
-					out[i] = d
 				}
 			}
-		}()
+		})
 	}
 feed:
-	for start := 0; start < len(inputs); start += chunk {
+	for start := 0; start < n; start += chunk {
 		select {
 		case next <- start:
 		case <-ctx.Done():
@@ -127,67 +139,16 @@ feed:
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("decide: %w", err)
+		return fmt.Errorf("decide: %w", err)
 	}
-	return out, nil
-}
-
-// decideRun is the state of one Decide call: the section caches and the
-// memo of decisions by input class.
-type decideRun struct {
-	e      *Engine
-	opts   EvalOptions
-	caches [numSections]*sectionCache // nil: section not read
-
-	mu   sync.Mutex
-	memo map[memoKey]*memoEntry
-}
-
-type memoEntry struct {
-	done chan struct{}
-	d    Decision
-	err  error
-}
-
-func newDecideRun(e *Engine, opts EvalOptions) *decideRun {
-	r := &decideRun{e: e, opts: opts, memo: map[memoKey]*memoEntry{}}
-	for s, name := range sectionNames {
-		t := e.paths
-		if !t.whole {
-			var ok bool
-			if t, ok = t.kids[name]; !ok {
-				continue
-			}
-		}
-		r.caches[s] = newSectionCache(t)
-	}
-	return r
-}
-
-func (r *decideRun) decide(ctx context.Context, in *Input) (Decision, error) {
-	k := r.key(in)
-	if r.opts.NoMemo {
-		return r.eval(ctx, r.document(k))
-	}
-	r.mu.Lock()
-	if m, ok := r.memo[k]; ok {
-		r.mu.Unlock()
-		<-m.done
-		return m.d, m.err
-	}
-	m := &memoEntry{done: make(chan struct{})}
-	r.memo[k] = m
-	r.mu.Unlock()
-	m.d, m.err = r.eval(ctx, r.document(k))
-	close(m.done)
-	return m.d, m.err
+	return nil
 }
 
 // eval runs the prepared query once and folds the rule results.
-func (r *decideRun) eval(ctx context.Context, input ast.Value) (Decision, error) {
+func (r *Session) eval(ctx context.Context, input ast.Value) (Decision, error) {
 	r.e.evals.Add(1)
 	rs, err := r.e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(r.opts.Now))
 	if err != nil {

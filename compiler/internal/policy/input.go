@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -65,9 +64,6 @@ type History struct {
 type StoreFacts struct {
 	Store  *model.Store
 	Groups []string // sorted group names
-
-	once sync.Once
-	val  ast.Value
 }
 
 // NewStoreFacts returns the policy view of s.
@@ -75,37 +71,71 @@ func NewStoreFacts(s *model.Store, groups []string) *StoreFacts {
 	return &StoreFacts{Store: s, Groups: groups}
 }
 
-func (sf *StoreFacts) value() ast.Value {
-	sf.once.Do(func() {
-		s := sf.Store
+// storeKeys are the fields of input.store, in document order.
+var storeKeys = []string{"id", "name", "geo", "timezone", "jurisdiction", "attributes", "groups", "paused"}
+
+// storeField builds one field of input.store; nil for an unknown key.
+func storeField(sf *StoreFacts, key string) *ast.Term {
+	s := sf.Store
+	switch key {
+	case "id":
+		return str(s.ID)
+	case "name":
+		return str(s.Name)
+	case "geo":
+		return str(s.Geo)
+	case "timezone":
+		return str(s.Timezone)
+	case "jurisdiction":
+		return obj(
+			"country", str(s.Jurisdiction.Country),
+			"region", str(s.Jurisdiction.Region),
+			"city", str(s.Jurisdiction.City))
+	case "attributes":
 		a := s.Attributes
 		labels := ast.NewObject()
 		for k, v := range a.Labels {
 			labels.Insert(ast.StringTerm(k), ast.StringTerm(v))
 		}
-		sf.val = obj(
-			"id", str(s.ID),
-			"name", str(s.Name),
-			"geo", str(s.Geo),
-			"timezone", str(s.Timezone),
-			"jurisdiction", obj(
-				"country", str(s.Jurisdiction.Country),
-				"region", str(s.Jurisdiction.Region),
-				"city", str(s.Jurisdiction.City)),
-			"attributes", obj(
-				"owner", str(a.Owner),
-				"franchisee", str(a.Franchisee),
-				"format", str(a.Format),
-				"driveThruLanes", ast.IntNumberTerm(a.DriveThruLanes),
-				"devices", strs(a.Devices),
-				"deliveryPartners", strs(a.DeliveryPartners),
-				"languages", strs(a.Languages),
-				"labels", ast.NewTerm(labels)),
-			"groups", strs(sf.Groups),
-			"paused", ast.BooleanTerm(s.Pause != nil),
-		).Value
-	})
-	return sf.val
+		return obj(
+			"owner", str(a.Owner),
+			"franchisee", str(a.Franchisee),
+			"format", str(a.Format),
+			"driveThruLanes", ast.IntNumberTerm(a.DriveThruLanes),
+			"devices", strs(a.Devices),
+			"deliveryPartners", strs(a.DeliveryPartners),
+			"languages", strs(a.Languages),
+			"labels", ast.NewTerm(labels))
+	case "groups":
+		return strs(sf.Groups)
+	case "paused":
+		return ast.BooleanTerm(s.Pause != nil)
+	}
+	return nil
+}
+
+// storeValue builds input.store reduced to the paths of t: only the
+// fields t names are built, so a store costs what the policies read.
+func storeValue(sf *StoreFacts, t *pathTrie) ast.Value {
+	if sf == nil || sf.Store == nil {
+		return ast.NewObject()
+	}
+	keys := storeKeys
+	if !t.whole {
+		keys = t.keys
+	}
+	out := ast.NewObjectWithCapacity(len(keys))
+	for _, k := range keys {
+		v := storeField(sf, k)
+		if v == nil {
+			continue
+		}
+		if !t.whole {
+			v = ast.NewTerm(project(v.Value, t.kids[k]))
+		}
+		out.Insert(ast.StringTerm(k), v)
+	}
+	return out
 }
 
 func appValue(a *model.App) ast.Value {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/fleetc/fleetc/compiler/internal/calendar"
 )
 
 // The input document is built from sections. Each section of an input is
@@ -63,23 +65,24 @@ func (c *sectionCache) id(key any, full func() ast.Value) int32 {
 	if id, ok := c.byKey.Load(key); ok {
 		return id.(int32)
 	}
-	v := project(full(), c.trie)
+	id := c.intern(project(full(), c.trie))
+	c.byKey.Store(key, id)
+	return id
+}
+
+// intern returns the id of an already projected value.
+func (c *sectionCache) intern(v ast.Value) int32 {
 	h := v.Hash()
 	c.mu.Lock()
-	id := int32(-1)
+	defer c.mu.Unlock()
 	for _, cand := range c.byHash[h] {
 		if c.vals[cand].Compare(v) == 0 {
-			id = cand
-			break
+			return cand
 		}
 	}
-	if id < 0 {
-		id = int32(len(c.vals))
-		c.vals = append(c.vals, v)
-		c.byHash[h] = append(c.byHash[h], id)
-	}
-	c.mu.Unlock()
-	c.byKey.Store(key, id)
+	id := int32(len(c.vals))
+	c.vals = append(c.vals, v)
+	c.byHash[h] = append(c.byHash[h], id)
 	return id
 }
 
@@ -89,14 +92,20 @@ func (c *sectionCache) value(id int32) ast.Value {
 	return c.vals[id]
 }
 
+// windowKey is a window as a map key: equal keys give equal documents
+// (the document holds the bounds to the second).
 type windowKey struct {
 	open          bool
 	opens, closes int64
 	source, zone  string
 }
 
+func windowKeyOf(w calendar.Window) windowKey {
+	return windowKey{w.Open, unixOrZero(w.OpensAt), unixOrZero(w.ClosesAt), w.Source, w.Zone}
+}
+
 // sectionID returns the id of section s of in.
-func (r *decideRun) sectionID(s int, in *Input) int32 {
+func (r *Session) sectionID(s int, in *Input) int32 {
 	c := r.caches[s]
 	switch s {
 	case secApp:
@@ -104,12 +113,7 @@ func (r *decideRun) sectionID(s int, in *Input) int32 {
 	case secRing:
 		return c.id(in.Ring, func() ast.Value { return ringValue(in.Ring) })
 	case secStore:
-		return c.id(in.Store, func() ast.Value {
-			if in.Store == nil {
-				return ast.NewObject()
-			}
-			return in.Store.value()
-		})
+		return c.id(in.Store, func() ast.Value { return storeValue(in.Store, c.trie) })
 	case secValues:
 		return c.id(reflect.ValueOf(in.Values).Pointer(), func() ast.Value { return valuesValue(in.Values) })
 	case secApprovals:
@@ -122,8 +126,7 @@ func (r *decideRun) sectionID(s int, in *Input) int32 {
 		return c.id(in.History, func() ast.Value { return historyValue(in.History) })
 	case secWindow:
 		w := in.Window
-		k := windowKey{w.Open, unixOrZero(w.OpensAt), unixOrZero(w.ClosesAt), w.Source, w.Zone}
-		return c.id(k, func() ast.Value { return windowValue(w) })
+		return c.id(windowKeyOf(w), func() ast.Value { return windowValue(w) })
 	case secFreezes:
 		b := make([]byte, 0, 48*len(in.Freezes))
 		for _, f := range in.Freezes {
@@ -153,7 +156,7 @@ func unixOrZero(t time.Time) int64 {
 }
 
 // key computes the memo key of in.
-func (r *decideRun) key(in *Input) memoKey {
+func (r *Session) key(in *Input) memoKey {
 	var k memoKey
 	for s := range numSections {
 		if r.caches[s] == nil {
@@ -166,7 +169,7 @@ func (r *decideRun) key(in *Input) memoKey {
 }
 
 // document builds the (projected) input document of a memo key.
-func (r *decideRun) document(k memoKey) ast.Value {
+func (r *Session) document(k memoKey) ast.Value {
 	top := ast.NewObjectWithCapacity(numSections)
 	for s := range numSections {
 		if k[s] >= 0 {

@@ -9,26 +9,26 @@ import (
 
 // Explanation says why a store did or did not match a selector.
 type Explanation struct {
-	Matched bool
+	Matched bool `json:"matched"`
 	// All is set for a nil selector, which matches every store.
-	All   bool
-	Terms []TermExplanation
+	All   bool              `json:"all,omitempty"`
+	Terms []TermExplanation `json:"terms,omitempty"`
 }
 
 // TermExplanation covers one term: it matched when every requirement did.
 type TermExplanation struct {
-	Matched      bool
-	Requirements []RequirementExplanation
+	Matched      bool                     `json:"matched"`
+	Requirements []RequirementExplanation `json:"requirements"`
 }
 
 // RequirementExplanation covers one requirement, with the reason in words,
 // e.g. "devices has [acme3000 camera]; none of [acme3001]".
 type RequirementExplanation struct {
-	Key      string
-	Operator model.Operator
-	Values   []string
-	Matched  bool
-	Reason   string
+	Key      string         `json:"key"`
+	Operator model.Operator `json:"operator"`
+	Values   []string       `json:"values,omitempty"`
+	Matched  bool           `json:"matched"`
+	Reason   string         `json:"reason"`
 }
 
 // Explain evaluates every term and requirement (without stopping at the

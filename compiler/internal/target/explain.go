@@ -13,55 +13,55 @@ import (
 
 // Explanation answers "why is app X (not) on store Y".
 type Explanation struct {
-	Store string
-	App   string
+	Store string `json:"store"`
+	App   string `json:"app"`
 	// Groups the store is in, each with why.
-	Groups []Membership
+	Groups []Membership `json:"groups"`
 	// Ring is the store's ring ("" when it is not in exactly one);
 	// Rings lists every ring that includes the store, with why.
-	Ring  string
-	Rings []Membership
+	Ring  string       `json:"ring"`
+	Rings []Membership `json:"rings"`
 	// Target explains the app's target selector term by term.
-	Target   selector.Explanation
-	Assigned bool
-	Summary  string
+	Target   selector.Explanation `json:"target"`
+	Assigned bool                 `json:"assigned"`
+	Summary  string               `json:"summary"`
 	// Set when assigned.
-	Version     string
-	VersionFrom string
-	Variant     string
+	Version     string `json:"version,omitempty"`
+	VersionFrom string `json:"versionFrom,omitempty"`
+	Variant     string `json:"variant,omitempty"`
 	// The app's group overrides in declared order, and whether the
 	// store's groups select them.
-	Overrides []OverrideUse
+	Overrides []OverrideUse `json:"overrides,omitempty"`
 	// Every merged value leaf with the layer it came from.
-	Values []ValueSource
+	Values []ValueSource `json:"values,omitempty"`
 	// The app's dependencies and whether the store gets them.
-	Dependencies []DependencyUse
+	Dependencies []DependencyUse `json:"dependencies,omitempty"`
 }
 
 // Membership is a group or ring that includes the store, and why.
 type Membership struct {
-	Name    string
-	Reasons []string
+	Name    string   `json:"name"`
+	Reasons []string `json:"reasons"`
 }
 
 // OverrideUse is one of the app's group overrides.
 type OverrideUse struct {
-	Group   string
-	Applied bool
+	Group   string `json:"group"`
+	Applied bool   `json:"applied"`
 }
 
 // ValueSource is one merged value: its path, the layer that set it
 // ("app", "group:<name>", "store") and the value as JSON.
 type ValueSource struct {
-	Path  string
-	Layer string
-	Value string
+	Path  string `json:"path"`
+	Layer string `json:"layer"`
+	Value string `json:"value"`
 }
 
 // DependencyUse is one app dependency.
 type DependencyUse struct {
-	App      string
-	Assigned bool
+	App      string `json:"app"`
+	Assigned bool   `json:"assigned"`
 }
 
 // UnknownError is returned by Explain for an id it does not know; it
@@ -125,12 +125,12 @@ func (r *Result) Explain(storeID, appID string) (*Explanation, error) {
 	}
 	m := ix.appTarget[ai]
 	if m == nil {
-		e.Summary = fmt.Sprintf("app %s is not on store %s: its target selector is invalid and matches no store", app.ID, s.ID)
+		e.Summary = fmt.Sprintf("app %s is not targeted at store %s: its target selector is invalid and matches no store", app.ID, s.ID)
 		return e, nil
 	}
 	e.Target = m.Explain(facts)
 	if assigned == nil {
-		e.Summary = fmt.Sprintf("app %s is not on store %s: its target selector does not match", app.ID, s.ID)
+		e.Summary = fmt.Sprintf("app %s is not targeted at store %s: its target selector does not match", app.ID, s.ID)
 		return e, nil
 	}
 	e.Assigned = true
@@ -139,7 +139,7 @@ func (r *Result) Explain(storeID, appID string) (*Explanation, error) {
 	if e.Target.All {
 		why = "it has no target selector, so every store gets it"
 	}
-	e.Summary = fmt.Sprintf("app %s is on store %s at %s (from %s): %s", app.ID, s.ID, e.Version, e.VersionFrom, why)
+	e.Summary = fmt.Sprintf("app %s is targeted at store %s at %s (from %s): %s", app.ID, s.ID, e.Version, e.VersionFrom, why)
 	values, prov := mergeLayers(layersFor(app, applied, s.Values[app.ID]))
 	walkLeaves(values, "", func(path string, v any) {
 		js, err := canonicalJSON(v)

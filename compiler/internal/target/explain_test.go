@@ -44,7 +44,7 @@ func TestExplainAssigned(t *testing.T) {
 	if want := []OverrideUse{{"northeast", true}, {"flagship", true}}; !slices.Equal(e.Overrides, want) {
 		t.Errorf("overrides %v", e.Overrides)
 	}
-	if e.Summary != "app pos is on store nyc-0001 at 2.0.0 (from app): it has no target selector, so every store gets it" {
+	if e.Summary != "app pos is targeted at store nyc-0001 at 2.0.0 (from app): it has no target selector, so every store gets it" {
 		t.Errorf("summary %q", e.Summary)
 	}
 }
@@ -58,14 +58,14 @@ func TestExplainNotAssigned(t *testing.T) {
 	if e.Assigned || e.Version != "" || len(e.Values) != 0 || len(e.Groups) != 0 {
 		t.Errorf("unassigned explanation carries assignment data: %+v", e)
 	}
-	if e.Summary != "app grill is not on store chi-0001: its target selector does not match" {
+	if e.Summary != "app grill is not targeted at store chi-0001: its target selector does not match" {
 		t.Errorf("summary %q", e.Summary)
 	}
 	r := e.Target.Terms[0].Requirements[0]
 	if r.Matched || r.Reason != "devices has no value; none of [acme3000 acme3001]" {
 		t.Errorf("requirement %+v", r)
 	}
-	want := `app grill is not on store chi-0001: its target selector does not match
+	want := `app grill is not targeted at store chi-0001: its target selector does not match
 groups of chi-0001: none
 ring: chain
   chain: selector term 1 matched: group NotIn [lab-stores], id NotIn [bos-0001]
