@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"cuelang.org/go/cue"
@@ -77,6 +78,7 @@ const maxPasses = 5
 
 // evalFile parses, validates and decodes one fleet file.
 func evalFile(s *schema, rel string, src []byte) fileResult {
+	evaluations.Add(1)
 	r := fileResult{File: rel}
 	f, err := parser.ParseFile(rel, src)
 	if err != nil {
@@ -87,11 +89,7 @@ func evalFile(s *schema, rel string, src []byte) fileResult {
 	r.Diags = diags
 	var fj fileJSON
 	if len(diags) == 0 {
-		b, err := v.MarshalJSON()
-		if err == nil {
-			err = decodeJSON(b, &fj)
-		}
-		if err != nil {
+		if err := decodeValue(v, reflect.ValueOf(&fj).Elem()); err != nil {
 			r.Diags.Errorf(diag.Pos{File: rel}, "", "decode", "decode: %v", err)
 			return r
 		}
@@ -174,11 +172,11 @@ func decodeEach(v cue.Value, fj *fileJSON, failed [][]seg) []entityKey {
 		return p[0].name == "settings"
 	}) {
 		var st model.Settings
-		if b, err := sv.MarshalJSON(); err == nil && decodeJSON(b, &st) == nil {
+		if decodeValue(sv, reflect.ValueOf(&st).Elem()) == nil {
 			fj.Settings = &st
 		}
 	}
-	maps := map[string]func(id string, b []byte) error{
+	maps := map[string]func(id string, v cue.Value) error{
 		"stores":    decodeInto(&fj.Stores),
 		"groups":    decodeInto(&fj.Groups),
 		"apps":      decodeInto(&fj.Apps),
@@ -198,11 +196,7 @@ func decodeEach(v cue.Value, fj *fileJSON, failed [][]seg) []entityKey {
 				invalid = append(invalid, entityKey{k.kind, id})
 				continue
 			}
-			b, err := it.Value().MarshalJSON()
-			if err == nil {
-				err = maps[k.key](id, b)
-			}
-			if err != nil {
+			if err := maps[k.key](id, it.Value()); err != nil {
 				invalid = append(invalid, entityKey{k.kind, id})
 			}
 		}
@@ -210,10 +204,10 @@ func decodeEach(v cue.Value, fj *fileJSON, failed [][]seg) []entityKey {
 	return invalid
 }
 
-func decodeInto[T any](m *map[string]*T) func(string, []byte) error {
-	return func(id string, b []byte) error {
+func decodeInto[T any](m *map[string]*T) func(string, cue.Value) error {
+	return func(id string, v cue.Value) error {
 		var x T
-		if err := decodeJSON(b, &x); err != nil {
+		if err := decodeValue(v, reflect.ValueOf(&x).Elem()); err != nil {
 			return fmt.Errorf("decode %s: %w", id, err)
 		}
 		if *m == nil {

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	// The tz database is embedded so timezone checks do not depend on
 	// the host.
@@ -29,6 +32,13 @@ type Options struct {
 	Workers int
 	// Progress, when set, is called from Load's goroutine as files finish.
 	Progress func(done, total int)
+	// CacheDir, when set, holds each file's evaluated result keyed by a
+	// content hash of the schemas, the loader and the file's name and
+	// bytes; a file whose key is there is not evaluated again. Results
+	// with diagnostics are cached too. "" disables the cache. The
+	// directory is created when needed; entries that cannot be read or
+	// fail their checksum are misses, and failing to write one is ignored.
+	CacheDir string
 }
 
 // fleetDirs hold fleet files, walked recursively.
@@ -52,6 +62,13 @@ func Load(ctx context.Context, opts Options) (*model.Fleet, diag.List, error) {
 	files, err := Files(opts.Root)
 	if err != nil {
 		return nil, nil, err
+	}
+	// CUE evaluation allocates a lot of short-lived garbage while the live
+	// heap stays small (one fresh context per file in flight); collecting
+	// less often saves about a fifth of the CPU. A GOGC set by the user is
+	// left alone.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	}
 	results, err := evalFiles(ctx, s, opts, files)
 	if err != nil {
@@ -111,8 +128,15 @@ func skipName(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
 
-// evalFiles evaluates files on opts.Workers goroutines; results keep the
-// order of files whatever order they finish in.
+// loadGCPercent is the GOGC used while files are evaluated.
+const loadGCPercent = 400
+
+// evaluations counts evalFile calls, for tests of the cache.
+var evaluations atomic.Int64
+
+// evalFiles evaluates files on opts.Workers goroutines, largest first so
+// a big file does not start last; results keep the order of files
+// whatever order they finish in.
 func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]fileResult, error) {
 	workers := opts.Workers
 	if workers <= 0 {
@@ -121,6 +145,11 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 	workers = min(workers, max(len(files), 1))
 	results := make([]fileResult, len(files))
 	errs := make([]error, len(files))
+	order := bySizeDesc(opts.Root, files)
+	var cache *fileCache
+	if opts.CacheDir != "" {
+		cache = &fileCache{dir: opts.CacheDir}
+	}
 	jobs := make(chan int)
 	done := make(chan int)
 	var wg sync.WaitGroup
@@ -132,7 +161,7 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 				if err := ctx.Err(); err != nil {
 					errs[i] = err
 				} else {
-					results[i], errs[i] = evalPath(s, opts.Root, files[i])
+					results[i], errs[i] = evalPath(s, cache, opts.Root, files[i])
 				}
 				done <- i
 			}
@@ -140,7 +169,7 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 	}
 	go func() {
 		defer close(jobs)
-		for i := range files {
+		for _, i := range order {
 			select {
 			case jobs <- i:
 			case <-ctx.Done():
@@ -168,11 +197,36 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 	return results, nil
 }
 
-// evalPath reads and evaluates one file.
-func evalPath(s *schema, root, rel string) (fileResult, error) {
+// evalPath reads one file and evaluates it, or takes its result from the
+// cache.
+func evalPath(s *schema, cache *fileCache, root, rel string) (fileResult, error) {
 	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
 	if err != nil {
 		return fileResult{}, fmt.Errorf("read fleet file: %w", err)
 	}
-	return evalFile(s, rel, src), nil
+	if cache == nil {
+		return evalFile(s, rel, src), nil
+	}
+	key := cacheKey(s.hash, rel, src)
+	if r, ok := cache.get(key, rel); ok {
+		return r, nil
+	}
+	r := evalFile(s, rel, src)
+	_ = cache.put(key, &r) // a cache that cannot be written only costs time
+	return r, nil
+}
+
+// bySizeDesc returns the indexes of files, largest file first (ties and
+// files that cannot be stat'ed in name order).
+func bySizeDesc(root string, files []string) []int {
+	sizes := make([]int64, len(files))
+	order := make([]int, len(files))
+	for i, f := range files {
+		order[i] = i
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(f))); err == nil {
+			sizes[i] = fi.Size()
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(sizes[b], sizes[a]) })
+	return order
 }

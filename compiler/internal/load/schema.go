@@ -2,8 +2,10 @@ package load
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +31,9 @@ type schema struct {
 	source   string // "schemas" or "embedded defaults"
 	spans    []descSpan
 	settings model.Settings
+	// hash covers every file of the schema module; it is part of each
+	// cache key.
+	hash [32]byte
 }
 
 // descSpan is a schema field with a comment, used to describe what a
@@ -46,12 +51,14 @@ func loadSchema(root string) (*schema, diag.List, error) {
 	dir := filepath.Join(root, "schemas")
 	var cfg *cueload.Config
 	source := "schemas"
+	var tree fs.FS = schemas.FS
 	if fi, err := os.Stat(filepath.Join(dir, "cue.mod")); err == nil && fi.IsDir() {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
 			return nil, nil, fmt.Errorf("load schemas: %w", err)
 		}
 		cfg = &cueload.Config{Dir: abs}
+		tree = os.DirFS(abs)
 	} else {
 		source = "embedded defaults"
 		cfg = &cueload.Config{
@@ -74,6 +81,11 @@ func loadSchema(root string) (*schema, diag.List, error) {
 		return nil, schemaDiags(root, err), nil
 	}
 	s := &schema{inst: inst, source: source}
+	hash, err := hashTree(tree, source)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load schemas: %w", err)
+	}
+	s.hash = hash
 	if !v.LookupPath(cue.ParsePath("#File")).Exists() {
 		var l diag.List
 		l.Errorf(diag.Pos{File: "schemas"}, "", "schema-invalid", "schemas (%s) define no #File", source)
@@ -91,6 +103,29 @@ func loadSchema(root string) (*schema, diag.List, error) {
 		s.spans = append(s.spans, describeFields(f)...)
 	}
 	return s, nil, nil
+}
+
+// hashTree hashes the name and content of every regular file under fsys
+// (the schema module: its .cue files and cue.mod) in walk order, which is
+// lexical.
+func hashTree(fsys fs.FS, source string) ([32]byte, error) {
+	h := sha256.New()
+	writeLenPrefixed(h, []byte(source))
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		writeLenPrefixed(h, []byte(p))
+		writeLenPrefixed(h, b)
+		return nil
+	})
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, err
 }
 
 // build evaluates the schema in ctx and returns #File.
