@@ -286,3 +286,21 @@ func TestSignoffTemplate(t *testing.T) {
 		t.Errorf("concurrency = %+v, want per-MR and queued", w.Concurrency)
 	}
 }
+
+// exprRE matches a GitHub expression, replaced by a word before bash -n.
+var exprRE = regexp.MustCompile(`\$\{\{.*?\}\}`)
+
+// TestWorkflowShellSyntax checks every run: script with bash -n
+// (shellcheck is not installed here; actionlint would run it in CI).
+func TestWorkflowShellSyntax(t *testing.T) {
+	for _, rel := range workflowFiles(t) {
+		w, _ := readWorkflow(t, rel)
+		for _, name := range sortedKeys(w.Jobs) {
+			for i, s := range w.Jobs[name].Steps {
+				if s.Run != "" {
+					shellSyntax(t, fmt.Sprintf("%s job %s step %d", rel, name, i+1), []string{exprRE.ReplaceAllString(s.Run, "EXPR")})
+				}
+			}
+		}
+	}
+}
