@@ -97,6 +97,7 @@ verdicts named by compile/plan --fail-on (e.g. --fail-on deny,defer);
 		newPolicyCmd(),
 		newGenCmd(),
 		newVersionCmd(),
+		newSignoffCmd(),
 		newCodeownersCmd(),
 	)
 	usageArgs(root)
