@@ -135,7 +135,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	st.done(fmt.Sprintf("%d pairs evaluated (%d policy evaluations), %d decisions recorded", gated.Evaluated, engine.Evaluations(), len(gated.Decisions)))
 
 	st = res.stage(opts, "render")
-	tree, err := render.Render(ctx, res.Desired, storeVars(res.Fleet), render.Options{Settings: res.Fleet.Settings, Workers: opts.Workers})
+	tree, err := render.Render(ctx, res.Desired, storeVars(res.Fleet), render.Options{Settings: res.Fleet.Settings, Workers: opts.Workers, Previous: prev})
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}

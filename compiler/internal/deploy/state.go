@@ -15,7 +15,9 @@ import (
 )
 
 // StateSchema is the version of the state.json format this package writes.
-const StateSchema = 1
+// Schema 1 (a ring and 20 app → variant pairs on every store line) is still
+// read; schema 2 groups stores into profiles.
+const StateSchema = 2
 
 // StatePath is where the state lives inside the deploy tree.
 const StatePath = ".fleetc/state.json"
@@ -42,9 +44,16 @@ type Variant struct {
 }
 
 // StoreState is what one store runs.
+//
+// ReadState gives the stores of one profile the same Apps map: treat the
+// maps of a read state as read-only.
 type StoreState struct {
 	Ring string            `json:"ring"`
 	Apps map[string]string `json:"apps"` // app id -> variant id
+	// Profile names the stores that run the same apps in the same ring
+	// (profiles/<name>/ in the deploy tree). AssignProfiles sets it; empty
+	// means not assigned yet.
+	Profile string `json:"-"`
 }
 
 // NewState returns an empty state of the current schema.
@@ -71,60 +80,156 @@ func ReadState(dir string) (*State, error) {
 	return st, nil
 }
 
-// ParseState decodes state.json content.
+// ParseState decodes state.json content, schema 1 or 2.
 func ParseState(data []byte) (*State, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	st := &State{}
-	if err := dec.Decode(st); err != nil {
+	var head struct {
+		Schema int `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("decode: trailing data after the state object")
+	var st *State
+	var err error
+	switch head.Schema {
+	case 1:
+		st = &State{}
+		err = decodeStrict(data, st)
+	case 2:
+		st, err = parseSchema2(data)
+	default:
+		return nil, fmt.Errorf("unsupported schema %d (want 1 or %d)", head.Schema, StateSchema)
 	}
-	if st.Schema != StateSchema {
-		return nil, fmt.Errorf("unsupported schema %d (want %d)", st.Schema, StateSchema)
+	if err != nil {
+		return nil, err
 	}
+	st.Schema = StateSchema
 	if st.Variants == nil {
 		st.Variants = map[string]*Variant{}
 	}
 	if st.Stores == nil {
 		st.Stores = map[string]*StoreState{}
 	}
+	for id, v := range st.Variants {
+		if v == nil {
+			return nil, fmt.Errorf("variant %q: null entry", id)
+		}
+	}
+	checked := map[*StoreState]bool{}
 	for id, s := range st.Stores {
 		if s == nil {
 			return nil, fmt.Errorf("store %q: null entry", id)
 		}
+		if checked[s] {
+			continue
+		}
+		checked[s] = true
 		for app, vid := range s.Apps {
 			if _, ok := st.Variants[vid]; !ok {
 				return nil, fmt.Errorf("store %q app %q: unknown variant %q", id, app, vid)
 			}
 		}
 	}
-	for id, v := range st.Variants {
-		if v == nil {
-			return nil, fmt.Errorf("variant %q: null entry", id)
+	return st, nil
+}
+
+// stateFile2 is schema 2 on disk: stores name a profile.
+type stateFile2 struct {
+	Schema   int                    `json:"schema"`
+	Variants map[string]*Variant    `json:"variants"`
+	Profiles map[string]*StoreState `json:"profiles"`
+	Stores   map[string]string      `json:"stores"` // store id -> profile name
+}
+
+func parseSchema2(data []byte) (*State, error) {
+	var f stateFile2
+	if err := decodeStrict(data, &f); err != nil {
+		return nil, err
+	}
+	st := &State{Variants: f.Variants, Stores: make(map[string]*StoreState, len(f.Stores))}
+	for name, p := range f.Profiles {
+		if p == nil {
+			return nil, fmt.Errorf("profile %q: null entry", name)
 		}
+		if p.Apps == nil {
+			p.Apps = map[string]string{}
+		}
+	}
+	for id, name := range f.Stores {
+		p := f.Profiles[name]
+		if p == nil {
+			return nil, fmt.Errorf("store %q: unknown profile %q", id, name)
+		}
+		st.Stores[id] = &StoreState{Ring: p.Ring, Apps: p.Apps, Profile: name}
 	}
 	return st, nil
 }
 
-// Marshal encodes the state deterministically: keys sorted, one line per
-// variant and one line per store, so a git diff of state.json shows which
-// stores changed. Schema 1 at 60,000 stores × 20 apps is about 40 MB.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return errors.New("decode: trailing data after the state object")
+	}
+	return nil
+}
+
+// Marshal encodes the state deterministically as schema 2: keys sorted,
+// one line per variant, one per profile (ring and app → variant pairs) and
+// one per store naming its profile, so a git diff of state.json shows which
+// stores changed. Stores without a profile name get one (AssignProfiles
+// with no previous state). At 60,000 stores × 20 apps this is a few MB
+// where schema 1 repeated 20 pairs on every store line (~40 MB).
 func (s *State) Marshal() ([]byte, error) {
+	for _, ss := range s.Stores {
+		if ss.Profile == "" {
+			s.AssignProfiles(nil)
+			break
+		}
+	}
+	profiles := map[string]*StoreState{}
+	stores := make(map[string]string, len(s.Stores))
+	for id, ss := range s.Stores {
+		stores[id] = ss.Profile
+		p := profiles[ss.Profile]
+		if p == nil {
+			profiles[ss.Profile] = &StoreState{Ring: ss.Ring, Apps: ss.Apps}
+			continue
+		}
+		if p.Ring != ss.Ring || !sameApps(p.Apps, ss.Apps) {
+			return nil, fmt.Errorf("marshal state: store %q differs from the other stores of profile %q", id, ss.Profile)
+		}
+	}
 	var b bytes.Buffer
-	b.Grow(64 + len(s.Stores)*(48+24*8))
-	fmt.Fprintf(&b, "{\"schema\":%d,\n\"variants\":{", s.Schema)
+	b.Grow(64 + len(s.Stores)*40 + len(profiles)*(32+40*8))
+	fmt.Fprintf(&b, "{\"schema\":%d,\n\"variants\":{", StateSchema)
 	if err := writeLines(&b, s.Variants); err != nil {
 		return nil, fmt.Errorf("marshal state: %w", err)
 	}
+	b.WriteString("},\n\"profiles\":{")
+	if err := writeLines(&b, profiles); err != nil {
+		return nil, fmt.Errorf("marshal state: %w", err)
+	}
 	b.WriteString("},\n\"stores\":{")
-	if err := writeLines(&b, s.Stores); err != nil {
+	if err := writeLines(&b, stores); err != nil {
 		return nil, fmt.Errorf("marshal state: %w", err)
 	}
 	b.WriteString("}}\n")
 	return b.Bytes(), nil
+}
+
+func sameApps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // writeLines writes "\n\"key\":value," for every entry in key order.

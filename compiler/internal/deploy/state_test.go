@@ -31,14 +31,18 @@ func TestStateMarshal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"schema":1,
+	want := `{"schema":2,
 "variants":{
 "menu@2.0.0-abcdefabcd":{"app":"menu","version":"2.0.0","namespace":"menu","source":{"kustomize":{"url":"https://git.example/menu.git","path":"./deploy"}},"dependsOn":["pos"]},
 "pos@1.4.0-0123456789":{"app":"pos","version":"1.4.0","namespace":"pos","source":{"helm":{"repository":"https://charts.example","chart":"pos"}},"values":{"big":12345678901234567890,"ratio":1.50,"replicas":2}}
 },
+"profiles":{
+"canary-564d993742":{"ring":"canary","apps":{"menu":"menu@2.0.0-abcdefabcd","pos":"pos@1.4.0-0123456789"}},
+"chain-8e97d19c38":{"ring":"chain","apps":{"pos":"pos@1.4.0-0123456789"}}
+},
 "stores":{
-"a-1":{"ring":"canary","apps":{"menu":"menu@2.0.0-abcdefabcd","pos":"pos@1.4.0-0123456789"}},
-"b-2":{"ring":"chain","apps":{"pos":"pos@1.4.0-0123456789"}}
+"a-1":"canary-564d993742",
+"b-2":"chain-8e97d19c38"
 }}
 `
 	if string(got) != want {
@@ -48,7 +52,7 @@ func TestStateMarshal(t *testing.T) {
 		t.Error("not valid JSON")
 	}
 	empty, _ := NewState().Marshal()
-	if string(empty) != "{\"schema\":1,\n\"variants\":{},\n\"stores\":{}}\n" {
+	if string(empty) != "{\"schema\":2,\n\"variants\":{},\n\"profiles\":{},\n\"stores\":{}}\n" {
 		t.Errorf("empty state: %q", empty)
 	}
 }
@@ -77,7 +81,8 @@ func TestReadState(t *testing.T) {
 
 	for name, content := range map[string]string{
 		"corrupt":         `{"schema":1,"stores":`,
-		"wrong schema":    `{"schema":2}`,
+		"wrong schema":    `{"schema":3}`,
+		"unknown profile": `{"schema":2,"variants":{},"profiles":{},"stores":{"s":"p"}}`,
 		"unknown variant": `{"schema":1,"variants":{},"stores":{"s":{"ring":"r","apps":{"a":"a@1.0.0-x"}}}}`,
 		"trailing":        `{"schema":1} {}`,
 	} {
@@ -150,5 +155,79 @@ func TestValidPath(t *testing.T) {
 		if err := ValidPath(p); err == nil {
 			t.Errorf("ValidPath(%q): no error", p)
 		}
+	}
+}
+
+// Schema 1 files (every store line with its ring and apps) still read, and
+// write back as schema 2.
+func TestReadStateSchema1(t *testing.T) {
+	st, err := ParseState([]byte(`{"schema":1,"variants":{"pos@1.0.0-aaaaaaaaaa":{"app":"pos","version":"1.0.0","namespace":"pos","source":{}}},
+"stores":{"s1":{"ring":"r","apps":{"pos":"pos@1.0.0-aaaaaaaaaa"}},"s2":{"ring":"r","apps":{"pos":"pos@1.0.0-aaaaaaaaaa"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Schema != StateSchema || st.Stores["s2"].Apps["pos"] != "pos@1.0.0-aaaaaaaaaa" || st.Stores["s1"].Profile != "" {
+		t.Errorf("schema 1: %+v", st.Stores["s2"])
+	}
+	out, _ := st.Marshal()
+	if want := "\"profiles\":{\n\"r-"; !strings.Contains(string(out), want) || !strings.Contains(string(out), "\"s2\":\"r-") {
+		t.Errorf("schema 1 written back:\n%s", out)
+	}
+	back, err := ParseState(out)
+	if err != nil || back.Stores["s1"].Profile != st.Stores["s1"].Profile || back.Stores["s1"].Profile != back.Stores["s2"].Profile {
+		t.Errorf("round trip: %+v %v", back.Stores["s1"], err)
+	}
+}
+
+func TestAssignProfiles(t *testing.T) {
+	const a1, a2, b1 = "a@1.0.0-1111111111", "a@2.0.0-2222222222", "b@1.0.0-3333333333"
+	mk := func(stores map[string][2]string) *State {
+		st := NewState()
+		for id, rv := range stores {
+			apps := map[string]string{"a": rv[1]}
+			if id == "s4" {
+				apps["b"] = b1
+			}
+			st.Stores[id] = &StoreState{Ring: rv[0], Apps: apps}
+		}
+		return st
+	}
+	prev := mk(map[string][2]string{"s1": {"r", a1}, "s2": {"r", a1}, "s3": {"r", a1}, "s4": {"r", a1}, "s5": {"q", a1}})
+	prev.AssignProfiles(nil)
+	p := func(st *State, id string) string { return st.Stores[id].Profile }
+	if p(prev, "s1") != p(prev, "s2") || p(prev, "s1") == p(prev, "s4") || p(prev, "s1") == p(prev, "s5") ||
+		!strings.HasPrefix(p(prev, "s1"), "r-") || len(p(prev, "s1")) != len("r-")+10 || !strings.HasPrefix(p(prev, "s5"), "q-") {
+		t.Fatalf("fresh names: %v %v %v %v", p(prev, "s1"), p(prev, "s2"), p(prev, "s4"), p(prev, "s5"))
+	}
+	// A fresh assignment depends on content only.
+	again := mk(map[string][2]string{"s1": {"r", a1}, "s2": {"r", a1}, "s3": {"r", a1}, "s4": {"r", a1}, "s5": {"q", a1}})
+	again.AssignProfiles(nil)
+	for _, id := range []string{"s1", "s4", "s5"} {
+		if p(again, id) != p(prev, id) {
+			t.Errorf("%s: %s then %s", id, p(prev, id), p(again, id))
+		}
+	}
+
+	// Everyone bumps a: every profile keeps its name.
+	bump := mk(map[string][2]string{"s1": {"r", a2}, "s2": {"r", a2}, "s3": {"r", a2}, "s4": {"r", a2}, "s5": {"q", a2}})
+	bump.AssignProfiles(prev)
+	for _, id := range []string{"s1", "s2", "s3", "s4", "s5"} {
+		if p(bump, id) != p(prev, id) {
+			t.Errorf("bump: %s moved from %s to %s", id, p(prev, id), p(bump, id))
+		}
+	}
+	// s1 is deferred: the majority (s2, s3) keeps the name, s1 gets a
+	// content name, which is the one a1 had before... taken: so another.
+	split := mk(map[string][2]string{"s1": {"r", a1}, "s2": {"r", a2}, "s3": {"r", a2}, "s4": {"r", a2}, "s5": {"r", a2}})
+	split.AssignProfiles(prev)
+	if p(split, "s2") != p(prev, "s2") || p(split, "s3") != p(prev, "s3") {
+		t.Errorf("split: majority lost its name: %s", p(split, "s2"))
+	}
+	if p(split, "s1") == p(split, "s2") || p(split, "s1") == "" || p(split, "s4") != p(prev, "s4") {
+		t.Errorf("split: s1 %s s2 %s s4 %s", p(split, "s1"), p(split, "s2"), p(split, "s4"))
+	}
+	// s5 moved ring q -> r: it joins the r profile, never keeps a q name.
+	if p(split, "s5") != p(split, "s2") {
+		t.Errorf("s5 %s, want %s", p(split, "s5"), p(split, "s2"))
 	}
 }

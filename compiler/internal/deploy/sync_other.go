@@ -3,6 +3,7 @@
 package deploy
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,3 +23,6 @@ func syncTree(root string) error {
 		return f.Sync()
 	})
 }
+
+// syscallENOTDIR matches nothing where ENOTDIR is not an error number.
+var syscallENOTDIR = errors.New("not a directory")

@@ -11,3 +11,5 @@ func syncTree(string) error {
 	syscall.Sync()
 	return nil
 }
+
+const syscallENOTDIR = syscall.ENOTDIR

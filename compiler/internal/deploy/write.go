@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,27 +16,42 @@ import (
 type WriteStats struct {
 	Files     int   `json:"files"`     // files in the new tree
 	Bytes     int64 `json:"bytes"`     // their total size
-	Unchanged int   `json:"unchanged"` // files whose content equals the previous tree's
+	Unchanged int   `json:"unchanged"` // files whose content equals the previous tree's (not rewritten)
+	Written   int   `json:"written"`   // files created or replaced
+	Removed   int   `json:"removed"`   // files of the previous tree no longer in it
 }
 
 // writeWorkers bounds parallel file creation; it is I/O, not CPU, bound.
 var writeWorkers = max(4, 2*runtime.GOMAXPROCS(0))
 
-// swapHook, when set by tests, is called before each step of the swap and
-// may fail it, to prove a failed swap leaves the previous tree in place.
-var swapHook func(step string) error
+// writeHook, when set by tests, is called before each step of a write and
+// may fail it (an error) or stop it dead (a panic, as a crash would).
+var writeHook func(step string) error
 
-// Write replaces the tree at dir with t, atomically as far as a failure is
-// concerned: t is written into a sibling staging directory and synced, then
-// the old tree is renamed away, the new one renamed in and the old one
-// removed. If anything fails before the new tree is in place, dir is left
-// exactly as it was and the staging directory is removed. Files not in t
-// disappear. A .git directory inside dir (dir may be a checkout of the
-// deploy repository) is moved across the swap. dir need not exist.
+func hook(step string) error {
+	if writeHook != nil {
+		return writeHook(step)
+	}
+	return nil
+}
+
+// Write makes the tree at dir equal to t, atomically as far as a failure
+// is concerned: afterwards dir holds either the previous tree or t, never a
+// mix. Files not in t disappear; a .git directory in dir (a checkout of the
+// deploy repository) is left alone; dir need not exist.
 //
-// Files whose content is unchanged are hard-linked from the previous tree
-// instead of rewritten. One writer at a time per dir: leftovers of a
-// crashed Write are recovered or removed by the next.
+// A new dir is written into a sibling staging directory, synced and
+// renamed into place. An existing tree is updated in place, and only where
+// it differs: unchanged files are never rewritten. The changed files go to
+// .fleetc/journal/new first, the files they replace or remove are
+// hard-linked into .fleetc/journal/old, everything is synced, and a plan
+// (.fleetc/journal/plan) is committed before the first rename into the
+// tree. If applying fails, Write puts the old files back; if the process
+// dies, the next Write finds the plan and finishes it. What changed is
+// known from .fleetc/index, the content hashes of the last write (see
+// index.go), or else by comparing with the files on disk.
+//
+// One writer at a time per dir.
 func Write(dir string, t *Tree) (WriteStats, error) {
 	var stats WriteStats
 	if err := checkTree(t); err != nil {
@@ -58,9 +72,29 @@ func Write(dir string, t *Tree) (WriteStats, error) {
 	if err != nil {
 		return stats, fmt.Errorf("write tree: %w", err)
 	}
-	staging, err := os.MkdirTemp(parent, "."+base+stagingMark)
+	if exists {
+		if err := Recover(abs); err != nil {
+			return stats, fmt.Errorf("write tree: %w", err)
+		}
+		stats, err = apply(abs, t)
+		if err != nil {
+			return stats, fmt.Errorf("write tree: %w", err)
+		}
+		return stats, nil
+	}
+	stats, err = writeNew(parent, base, abs, t)
 	if err != nil {
 		return stats, fmt.Errorf("write tree: %w", err)
+	}
+	return stats, nil
+}
+
+// writeNew writes t into a staging directory next to dir and renames it
+// into place.
+func writeNew(parent, base, dir string, t *Tree) (WriteStats, error) {
+	staging, err := os.MkdirTemp(parent, "."+base+stagingMark)
+	if err != nil {
+		return WriteStats{}, err
 	}
 	committed := false
 	defer func() {
@@ -68,23 +102,38 @@ func Write(dir string, t *Tree) (WriteStats, error) {
 			os.RemoveAll(staging)
 		}
 	}()
-	stats, err = writeFiles(staging, abs, exists, t)
+	paths := t.Paths()
+	idx := make(index, len(paths))
+	hashes := make([]fileHash, len(paths))
+	var dirs sync.Map
+	err = parallel(len(paths), func(i int) error {
+		p := paths[i]
+		name := filepath.Join(staging, filepath.FromSlash(p))
+		if err := mkdirOnce(&dirs, filepath.Dir(name), staging); err != nil {
+			return err
+		}
+		hashes[i] = hashOf(t.Files[p])
+		return os.WriteFile(name, t.Files[p], 0o644)
+	})
 	if err != nil {
-		return stats, fmt.Errorf("write tree: %w", err)
+		return WriteStats{}, err
+	}
+	for i, p := range paths {
+		idx[p] = hashes[i]
 	}
 	if err := syncTree(staging); err != nil {
-		return stats, fmt.Errorf("write tree: sync: %w", err)
+		return WriteStats{}, fmt.Errorf("sync: %w", err)
 	}
-	old := filepath.Join(parent, "."+base+oldMark+strings.TrimPrefix(filepath.Base(staging), "."+base+stagingMark))
-	if err := swap(abs, staging, old, exists); err != nil {
-		return stats, fmt.Errorf("write tree: %w", err)
+	if err := hook("move-new"); err != nil {
+		return WriteStats{}, err
+	}
+	if err := os.Rename(staging, dir); err != nil {
+		return WriteStats{}, fmt.Errorf("move new tree in: %w", err)
 	}
 	committed = true
 	syncDir(parent)
-	// The new tree is in place; a failure to delete the old one is left
-	// for the next Write to clean up.
-	removeTree(old)
-	return stats, nil
+	writeIndex(dir, idx) // best effort: without it the next Write compares files
+	return WriteStats{Files: len(paths), Bytes: t.Bytes(), Written: len(paths)}, nil
 }
 
 const (
@@ -98,6 +147,9 @@ func checkTree(t *Tree) error {
 	for p := range t.Files {
 		if err := ValidPath(p); err != nil {
 			return err
+		}
+		if bookkeeping(p) {
+			return fmt.Errorf("path %q is Write's own bookkeeping", p)
 		}
 		for i := strings.IndexByte(p, '/'); i >= 0; {
 			if _, ok := t.Files[p[:i]]; ok {
@@ -113,136 +165,52 @@ func checkTree(t *Tree) error {
 	return nil
 }
 
-// writeFiles creates every file of t under staging, linking unchanged
-// files from the previous tree at prev.
-func writeFiles(staging, prev string, prevExists bool, t *Tree) (WriteStats, error) {
-	paths := t.Paths()
+// parallel runs f(0..n-1) on writeWorkers goroutines and returns the
+// first error; it stops handing out work after one.
+func parallel(n int, f func(i int) error) error {
 	var (
-		next      atomic.Int64
-		unchanged atomic.Int64
-		failed    atomic.Bool
-		mu        sync.Mutex
-		firstErr  error
-		dirs      sync.Map
-		wg        sync.WaitGroup
+		next     atomic.Int64
+		failed   atomic.Bool
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
 	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		failed.Store(true)
-	}
-	for range min(writeWorkers, max(1, len(paths))) {
+	for range min(writeWorkers, max(1, n)) {
 		wg.Go(func() {
 			for !failed.Load() {
 				i := int(next.Add(1)) - 1
-				if i >= len(paths) {
+				if i >= n {
 					return
 				}
-				p := paths[i]
-				name := filepath.Join(staging, filepath.FromSlash(p))
-				if d := filepath.Dir(name); d != staging {
-					if _, ok := dirs.Load(d); !ok {
-						if err := os.MkdirAll(d, 0o755); err != nil {
-							fail(err)
-							return
-						}
-						dirs.Store(d, true)
+				if err := f(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
 					}
-				}
-				same, err := writeOne(name, prev, p, prevExists, t.Files[p])
-				if err != nil {
-					fail(err)
+					mu.Unlock()
+					failed.Store(true)
 					return
-				}
-				if same {
-					unchanged.Add(1)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return WriteStats{}, firstErr
-	}
-	return WriteStats{Files: len(paths), Bytes: t.Bytes(), Unchanged: int(unchanged.Load())}, nil
+	return firstErr
 }
 
-// writeOne writes one file, hard-linking the previous tree's file when its
-// content is the same. It reports whether the content was unchanged.
-func writeOne(name, prev, p string, prevExists bool, data []byte) (bool, error) {
-	if prevExists {
-		oldName := filepath.Join(prev, filepath.FromSlash(p))
-		if fi, err := os.Lstat(oldName); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
-			if old, err := os.ReadFile(oldName); err == nil && bytes.Equal(old, data) {
-				if os.Link(oldName, name) == nil {
-					return true, nil
-				}
-				return true, os.WriteFile(name, data, 0o644)
-			}
-		}
-	}
-	return false, os.WriteFile(name, data, 0o644)
-}
-
-// swap moves staging into place at dir, carrying dir/.git across. On
-// failure it puts everything back.
-func swap(dir, staging, old string, exists bool) error {
-	step := func(name string) error {
-		if swapHook != nil {
-			return swapHook(name)
-		}
+// mkdirOnce creates d (below root) once per write.
+func mkdirOnce(dirs *sync.Map, d, root string) error {
+	if d == root {
 		return nil
 	}
-	gitMoved := false
-	if exists {
-		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
-			if err := step("move-git"); err != nil {
-				return err
-			}
-			if err := os.Rename(filepath.Join(dir, ".git"), filepath.Join(staging, ".git")); err != nil {
-				return fmt.Errorf("move .git: %w", err)
-			}
-			gitMoved = true
-		}
+	if _, ok := dirs.Load(d); ok {
+		return nil
 	}
-	restoreGit := func(from string) {
-		if gitMoved {
-			os.Rename(filepath.Join(from, ".git"), filepath.Join(dir, ".git"))
-		}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
 	}
-	if exists {
-		if err := step("move-old"); err != nil {
-			restoreGit(staging)
-			return err
-		}
-		if err := os.Rename(dir, old); err != nil {
-			restoreGit(staging)
-			return fmt.Errorf("move previous tree away: %w", err)
-		}
-	}
-	if err := step("move-new"); err != nil {
-		return rollback(dir, staging, old, exists, gitMoved, err)
-	}
-	if err := os.Rename(staging, dir); err != nil {
-		return rollback(dir, staging, old, exists, gitMoved, err)
-	}
+	dirs.Store(d, true)
 	return nil
-}
-
-// rollback undoes a swap whose last rename failed.
-func rollback(dir, staging, old string, exists, gitMoved bool, cause error) error {
-	if exists {
-		if err := os.Rename(old, dir); err != nil {
-			return fmt.Errorf("move new tree in: %w; restoring the previous tree failed too, it is at %s: %v", cause, old, err)
-		}
-	}
-	if gitMoved {
-		os.Rename(filepath.Join(staging, ".git"), filepath.Join(dir, ".git"))
-	}
-	return fmt.Errorf("move new tree in: %w", cause)
 }
 
 // recoverStale cleans up after a Write that crashed: if dir is missing but
@@ -300,37 +268,4 @@ func syncDir(d string) {
 		f.Sync()
 		f.Close()
 	}
-}
-
-// removeTree deletes a tree with parallel workers, one second-level
-// directory (clusters/<store>, releases/<app>) at a time: sequential
-// RemoveAll of 60,000 store directories takes ~15 s here.
-func removeTree(root string) {
-	var subdirs []string
-	top, _ := os.ReadDir(root)
-	for _, e := range top {
-		if !e.IsDir() {
-			continue
-		}
-		d := filepath.Join(root, e.Name())
-		entries, _ := os.ReadDir(d)
-		for _, e2 := range entries {
-			subdirs = append(subdirs, filepath.Join(d, e2.Name()))
-		}
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(writeWorkers, max(1, len(subdirs))) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(subdirs) {
-					return
-				}
-				os.RemoveAll(subdirs[i])
-			}
-		})
-	}
-	wg.Wait()
-	os.RemoveAll(root)
 }

@@ -24,7 +24,7 @@ func readTree(t *testing.T, dir string) map[string]string {
 		if d.IsDir() && rel == ".git" {
 			return filepath.SkipDir
 		}
-		if d.Type().IsRegular() {
+		if d.Type().IsRegular() && !bookkeeping(rel) {
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
@@ -76,28 +76,26 @@ func TestWriteNewAndReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats != (WriteStats{Files: 4, Bytes: 11, Unchanged: 0}) {
+	if stats != (WriteStats{Files: 4, Bytes: 11, Written: 4}) {
 		t.Errorf("first write stats %+v", stats)
 	}
 	if got := readTree(t, dir); !maps.Equal(got, v1) {
 		t.Errorf("tree %v, want %v", got, v1)
 	}
+	if idx := readIndex(dir); len(idx) != 4 || idx["clusters/a/fleet.yaml"] != hashOf([]byte("a1\n")) {
+		t.Errorf("index after the first write: %v", idx)
+	}
 
-	// A .git directory (the deploy repo checkout) survives the swap.
+	// A .git directory (the deploy repo checkout) is left alone.
 	os.MkdirAll(filepath.Join(dir, ".git", "refs"), 0o755)
 	os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	keep, _ := os.Stat(filepath.Join(dir, "releases/pos/1.0.0-x/kustomization.yaml"))
 
-	v2 := map[string]string{ // store b removed, a changed, c added
-		"clusters/a/fleet.yaml":                   "a2\n",
-		"clusters/c/fleet.yaml":                   "c1\n",
-		"releases/pos/1.0.0-x/kustomization.yaml": "k\n",
-		".fleetc/state.json":                      "{}\n",
-	}
 	stats, err = Write(dir, tree(v2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats != (WriteStats{Files: 4, Bytes: 11, Unchanged: 2}) {
+	if stats != (WriteStats{Files: 4, Bytes: 11, Unchanged: 2, Written: 2, Removed: 1}) {
 		t.Errorf("second write stats %+v", stats)
 	}
 	if got := readTree(t, dir); !maps.Equal(got, v2) {
@@ -109,60 +107,200 @@ func TestWriteNewAndReplace(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD")); err != nil || string(b) != "ref: refs/heads/main\n" {
 		t.Errorf(".git/HEAD after write: %q, %v", b, err)
 	}
+	// Unchanged content is never rewritten: same inode, same mtime.
+	if fi, err := os.Stat(filepath.Join(dir, "releases/pos/1.0.0-x/kustomization.yaml")); err != nil || !os.SameFile(fi, keep) || !fi.ModTime().Equal(keep.ModTime()) {
+		t.Errorf("unchanged file was rewritten")
+	}
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(journalPath))); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("journal left behind: %v", err)
+	}
 	if l := leftovers(t, dir); len(l) != 0 {
 		t.Errorf("leftovers: %v", l)
 	}
+
+	// The same tree again writes nothing.
+	stats, err = Write(dir, tree(v2))
+	if err != nil || stats.Written != 0 || stats.Removed != 0 || stats.Unchanged != 4 {
+		t.Errorf("identical rewrite: %+v %v", stats, err)
+	}
 }
 
-func TestWriteFailureKeepsOldTree(t *testing.T) {
+var v2 = map[string]string{ // store b removed, a changed, c added
+	"clusters/a/fleet.yaml":                   "a2\n",
+	"clusters/c/fleet.yaml":                   "c1\n",
+	"releases/pos/1.0.0-x/kustomization.yaml": "k\n",
+	".fleetc/state.json":                      "{}\n",
+}
+
+// Without a usable index (a fresh checkout, a state.json written by
+// someone else) Write compares with the files on disk and walks the tree
+// for files to remove.
+func TestWriteWithoutIndex(t *testing.T) {
+	for _, name := range []string{"index removed", "state touched"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			if _, err := Write(dir, tree(v1)); err != nil {
+				t.Fatal(err)
+			}
+			if name == "index removed" {
+				os.Remove(filepath.Join(dir, filepath.FromSlash(indexPath)))
+			} else {
+				os.WriteFile(filepath.Join(dir, ".fleetc", "state.json"), []byte("{}\n"), 0o644) // new mtime
+			}
+			os.WriteFile(filepath.Join(dir, "stray.txt"), []byte("hand-made\n"), 0o644)
+			stats, err := Write(dir, tree(v2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats != (WriteStats{Files: 4, Bytes: 11, Unchanged: 2, Written: 2, Removed: 2}) {
+				t.Errorf("stats %+v", stats)
+			}
+			if got := readTree(t, dir); !maps.Equal(got, v2) {
+				t.Errorf("tree %v, want %v", got, v2)
+			}
+			if readIndex(dir) == nil {
+				t.Error("no index after the write")
+			}
+		})
+	}
+}
+
+type crash struct{ step string }
+
+// TestWriteFailureInjection fails or crashes a write at each step. A
+// failure (an error) must leave the old tree at once; a crash (the process
+// stops: a panic skips every cleanup) must leave the old tree when it
+// happened before the plan was committed and the new one after, once the
+// next Write (or Recover) has run; never a mix.
+func TestWriteFailureInjection(t *testing.T) {
 	tests := []struct {
-		name  string
-		files map[string]string
-		hook  func(step string) error
+		step   string
+		crash  bool
+		abort  bool // an abort mark, as left by a crash while undoing
+		wantV2 bool
 	}{
-		{"file name too long", map[string]string{
-			"clusters/a/fleet.yaml":                                "new\n",
-			"clusters/" + strings.Repeat("x", 300) + "/fleet.yaml": "boom\n",
-		}, nil},
-		{"swap fails moving the old tree", map[string]string{"clusters/a/fleet.yaml": "new\n"},
-			func(step string) error {
-				if step == "move-old" {
-					return errors.New("injected")
-				}
-				return nil
-			}},
-		{"swap fails moving the new tree in", map[string]string{"clusters/a/fleet.yaml": "new\n"},
-			func(step string) error {
-				if step == "move-new" {
-					return errors.New("injected")
-				}
-				return nil
-			}},
+		{step: "journal"},
+		{step: "commit"},
+		{step: "apply"},
+		{step: "mid-apply"},
+		{step: "journal", crash: true},
+		{step: "commit", crash: true},
+		{step: "apply", crash: true, wantV2: true},
+		{step: "mid-apply", crash: true, wantV2: true},
+		{step: "mid-apply", crash: true, abort: true},
+		{step: "finish", crash: true, wantV2: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		name := tt.step
+		if tt.crash {
+			name += "/crash"
+		}
+		if tt.abort {
+			name += "/abort"
+		}
+		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "repo")
 			if _, err := Write(dir, tree(v1)); err != nil {
 				t.Fatal(err)
 			}
 			os.MkdirAll(filepath.Join(dir, ".git"), 0o755)
 			os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("x\n"), 0o644)
-
-			swapHook = tt.hook
-			defer func() { swapHook = nil }()
-			if _, err := Write(dir, tree(tt.files)); err == nil {
+			writeHook = func(step string) error {
+				if step != tt.step {
+					return nil
+				}
+				if tt.crash {
+					panic(crash{step})
+				}
+				return errors.New("injected at " + step)
+			}
+			err := func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						if _, ok := r.(crash); !ok {
+							panic(r)
+						}
+						err = errors.New("crashed")
+					}
+				}()
+				_, err = Write(dir, tree(v2))
+				return err
+			}()
+			writeHook = nil
+			if err == nil {
 				t.Fatal("Write succeeded")
 			}
-			if got := readTree(t, dir); !maps.Equal(got, v1) {
-				t.Errorf("old tree changed: %v", got)
+			if !tt.crash {
+				if got := readTree(t, dir); !maps.Equal(got, v1) {
+					t.Errorf("after a failed write the tree is %v, want the old one", got)
+				}
+				if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(journalPath))); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("journal left behind: %v", err)
+				}
+			}
+			if tt.abort {
+				os.WriteFile(filepath.Join(dir, filepath.FromSlash(journalPath), "abort"), nil, 0o644)
+			}
+			if err := Recover(dir); err != nil {
+				t.Fatal(err)
+			}
+			want := v1
+			if tt.wantV2 {
+				want = v2
+			}
+			if got := readTree(t, dir); !maps.Equal(got, want) {
+				t.Errorf("after recovery the tree is %v, want %v", got, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "clusters", "c")); tt.wantV2 == errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("clusters/c after recovery: %v", err)
 			}
 			if b, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD")); err != nil || string(b) != "x\n" {
-				t.Errorf(".git not in place: %q %v", b, err)
+				t.Errorf(".git: %q %v", b, err)
 			}
-			if l := leftovers(t, dir); len(l) != 0 {
-				t.Errorf("leftovers: %v", l)
+			// The next write works from whatever recovery left.
+			stats, err := Write(dir, tree(v2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readTree(t, dir); !maps.Equal(got, v2) {
+				t.Errorf("next write: tree %v", got)
+			}
+			if tt.wantV2 && stats.Written != 0 {
+				t.Errorf("next write after a recovered apply rewrote %d files", stats.Written)
 			}
 		})
+	}
+}
+
+func TestWriteNewDirFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	writeHook = func(step string) error {
+		if step == "move-new" {
+			return errors.New("injected")
+		}
+		return nil
+	}
+	defer func() { writeHook = nil }()
+	if _, err := Write(dir, tree(v1)); err == nil {
+		t.Fatal("Write succeeded")
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dir exists after a failed first write: %v", err)
+	}
+	if l := leftovers(t, dir); len(l) != 0 {
+		t.Errorf("leftovers: %v", l)
+	}
+}
+
+func TestParsePlan(t *testing.T) {
+	ops, err := parsePlan([]byte("P 0 1 clusters/a/k.yaml\nD 1 0 x y/z\nend\n"))
+	if err != nil || len(ops) != 2 || ops[0] != (op{put: true, n: 0, hadOld: true, path: "clusters/a/k.yaml"}) || ops[1] != (op{n: 1, path: "x y/z"}) {
+		t.Errorf("parsePlan: %+v %v", ops, err)
+	}
+	for _, bad := range []string{"P 0 1 a\n", "X 0 1 a\nend\n", "P x 1 a\nend\n", "P 0 1 ../a\nend\n", "P 0 2 a\nend\n"} {
+		if _, err := parsePlan([]byte(bad)); err == nil {
+			t.Errorf("parsePlan(%q): no error", bad)
+		}
 	}
 }
 

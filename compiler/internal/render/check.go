@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
@@ -16,38 +18,69 @@ import (
 
 // Diagnostic codes Check reports.
 const (
-	CodeMissingRelease = "missing-release" // a store points at a path with no kustomization.yaml
+	CodeMissingRelease = "missing-release" // a profile points at a path with no kustomization.yaml
+	CodeMissingProfile = "missing-profile" // a store entry point names a profile that is not in the tree
 	CodeKustomizeBuild = "kustomize-build" // a directory does not build with kustomize
-	CodeUnusedRelease  = "unused-release"  // a release directory no store points at (warning)
-	CodeNoStorePath    = "no-store-path"   // a store Kustomization without a path
+	CodeUnusedRelease  = "unused-release"  // a release directory no profile points at (warning)
+	CodeNoStorePath    = "no-store-path"   // an app Kustomization without a path
+	CodeStoreConfig    = "store-config"    // a store's build lacks its fleetc-store ConfigMap
 )
 
-// Check verifies a rendered tree without a cluster: every path a store
-// Kustomization names is a directory with a kustomization.yaml; every
-// release directory builds with kustomize, once per directory (never per
-// store: 1.2M builds would take 90 CPU-minutes); and the first store's
-// directory builds as Flux would build it, as a sample. Positions are tree
-// paths and lines.
+// maxProfileBuilds bounds how many profiles Check builds with kustomize:
+// at fleet scale there are thousands (~5 ms each), all written from the
+// same memoised documents; every profile's paths are still checked.
+const maxProfileBuilds = 32
+
+// Check verifies a rendered tree without a cluster: every store entry
+// point names a profile in the tree; every path a profile's Kustomization
+// names is a directory with a kustomization.yaml; every release directory
+// builds with kustomize once (never per store: 1.2M builds would take 90
+// CPU-minutes); the first maxProfileBuilds profiles build; and the first
+// store with apps builds as Flux builds it (kustomize with load
+// restrictions off, the deploy repository as root) and yields its
+// fleetc-store ConfigMap, as a sample. Positions are tree paths and lines.
 func Check(t *deploy.Tree) diag.List {
 	var diags diag.List
 	paths := t.Paths()
 	releaseDirs := map[string][]string{} // dir -> its file paths
-	var stores []string
+	var stores, profiles []string        // entry points, profile dirs
 	for _, p := range paths {
-		if strings.HasPrefix(p, "releases/") {
+		switch {
+		case strings.HasPrefix(p, "releases/"):
 			d := path.Dir(p)
 			releaseDirs[d] = append(releaseDirs[d], p)
-		}
-		if strings.HasPrefix(p, "clusters/") && strings.HasSuffix(p, "/fleet.yaml") {
+		case strings.HasPrefix(p, "clusters/") && strings.Count(p, "/") == 2 && strings.HasSuffix(p, "/"+fileKustomization):
 			stores = append(stores, p)
+		case strings.HasPrefix(p, "profiles/") && strings.Count(p, "/") == 2 && strings.HasSuffix(p, "/"+fileKustomization):
+			profiles = append(profiles, path.Dir(p))
 		}
 	}
-	used := map[string]bool{}
+	usedProfiles := map[string]bool{}
+	sample := ""
 	for _, sp := range stores {
-		for _, ref := range kustomizationPaths(t.Files[sp]) {
-			pos := diag.Pos{File: sp, Line: ref.line, Col: 3}
+		line, ref := profileRef(t.Files[sp])
+		if ref == "" {
+			continue
+		}
+		if sample == "" {
+			sample = sp
+		}
+		dir := path.Join(path.Dir(sp), ref)
+		usedProfiles[dir] = true
+		if _, ok := t.Files[dir+"/"+fileKustomization]; !ok {
+			diags.Errorf(diag.Pos{File: sp, Line: line, Col: 3}, "", CodeMissingProfile, "resource %s: no %s in the tree", ref, fileKustomization)
+		}
+	}
+	if sample == "" && len(stores) > 0 {
+		sample = stores[0]
+	}
+	used := map[string]bool{}
+	for _, pd := range profiles {
+		ap := pd + "/" + fileProfileApps
+		for _, ref := range kustomizationPaths(t.Files[ap]) {
+			pos := diag.Pos{File: ap, Line: ref.line, Col: 3}
 			if ref.path == "" {
-				diags.Errorf(pos, "", CodeNoStorePath, "store Kustomization has no path")
+				diags.Errorf(pos, "", CodeNoStorePath, "app Kustomization has no path")
 				continue
 			}
 			dir := path.Clean(strings.TrimPrefix(ref.path, "./"))
@@ -64,7 +97,25 @@ func Check(t *deploy.Tree) diag.List {
 	}
 	slices.Sort(dirs)
 	// krusty is not goroutine-safe: one Kustomizer, directories in turn.
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	// Flux builds with load restrictions off (fluxcd/pkg/kustomize Build).
+	k := krusty.MakeKustomizer(&krusty.Options{
+		LoadRestrictions: kustypes.LoadRestrictionsNone,
+		PluginConfig:     kustypes.DisabledPluginConfig(),
+	})
+	build := func(dir string, files ...string) resmap.ResMap {
+		fs := filesys.MakeFsInMemory()
+		for _, p := range files {
+			if err := fs.WriteFile(p, t.Files[p]); err != nil {
+				diags.Errorf(diag.Pos{File: p}, "", CodeKustomizeBuild, "%v", err)
+				return nil
+			}
+		}
+		m, err := k.Run(fs, dir)
+		if err != nil {
+			diags.Errorf(diag.Pos{File: dir + "/" + fileKustomization}, "", CodeKustomizeBuild, "kustomize build %s: %v", dir, err)
+		}
+		return m
+	}
 	for _, d := range dirs {
 		kpath := d + "/" + fileKustomization
 		if _, ok := t.Files[kpath]; !ok {
@@ -73,34 +124,67 @@ func Check(t *deploy.Tree) diag.List {
 		if !used[d] {
 			diags.Warnf(diag.Pos{File: kpath}, "", CodeUnusedRelease, "no store uses %s", d)
 		}
-		fs := filesys.MakeFsInMemory()
-		for _, p := range releaseDirs[d] {
-			if err := fs.WriteFile(p, t.Files[p]); err != nil {
-				diags.Errorf(diag.Pos{File: p}, "", CodeKustomizeBuild, "%v", err)
-			}
-		}
-		if _, err := k.Run(fs, d); err != nil {
-			diags.Errorf(diag.Pos{File: kpath}, "", CodeKustomizeBuild, "kustomize build %s: %v", d, err)
-		}
+		build(d, releaseDirs[d]...)
 	}
-
-	if len(stores) > 0 {
-		// What Flux does for a directory without kustomization.yaml:
-		// generate one listing its manifests.
-		sp := stores[0]
-		d := path.Dir(sp)
-		fs := filesys.MakeFsInMemory()
-		gen := []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- fleet.yaml\n")
-		if err := fs.WriteFile(d+"/"+fileKustomization, gen); err == nil {
-			if err := fs.WriteFile(sp, t.Files[sp]); err == nil {
-				if _, err := k.Run(fs, d); err != nil {
-					diags.Errorf(diag.Pos{File: sp}, "", CodeKustomizeBuild, "kustomize build %s: %v", d, err)
-				}
-			}
+	for i, pd := range profiles {
+		if i == maxProfileBuilds {
+			break
 		}
+		build(pd, pd+"/"+fileKustomization, pd+"/"+fileProfileApps)
+	}
+	if sample != "" {
+		checkSampleStore(t, sample, build, &diags)
 	}
 	diags.Sort()
 	return diags
+}
+
+// checkSampleStore builds one store directory with its profile, as Flux
+// does, and checks it generates the fleetc-store ConfigMap.
+func checkSampleStore(t *deploy.Tree, sp string, build func(string, ...string) resmap.ResMap, diags *diag.List) {
+	files := []string{sp}
+	if _, ref := profileRef(t.Files[sp]); ref != "" {
+		pd := path.Join(path.Dir(sp), ref)
+		if _, ok := t.Files[pd+"/"+fileKustomization]; !ok {
+			return // reported above
+		}
+		files = append(files, pd+"/"+fileKustomization, pd+"/"+fileProfileApps)
+	}
+	m := build(path.Dir(sp), files...)
+	if m == nil {
+		return
+	}
+	for _, r := range m.Resources() {
+		if r.GetKind() == "ConfigMap" && r.GetName() == StoreConfigMap && r.GetNamespace() == fluxNamespace {
+			data := r.GetDataMap()
+			for _, v := range storeVarNames {
+				if _, ok := data[v]; !ok {
+					diags.Errorf(diag.Pos{File: sp}, "", CodeStoreConfig, "ConfigMap %s lacks %s", StoreConfigMap, v)
+				}
+			}
+			return
+		}
+	}
+	diags.Errorf(diag.Pos{File: sp}, "", CodeStoreConfig, "kustomize build %s: no ConfigMap %s/%s", path.Dir(sp), fluxNamespace, StoreConfigMap)
+}
+
+// profileRef finds the "- ../../profiles/<name>" resource of a store
+// entry point as render writes it, with its line.
+func profileRef(data []byte) (int, string) {
+	line := 0
+	for len(data) > 0 {
+		line++
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if rest, ok := bytes.CutPrefix(l, []byte("- ../../profiles/")); ok {
+			return line, "../../profiles/" + string(rest)
+		}
+	}
+	return 0, ""
 }
 
 type pathRef struct {
@@ -108,10 +192,9 @@ type pathRef struct {
 	line int
 }
 
-// kustomizationPaths finds each document's spec.path in a fleet.yaml as
+// kustomizationPaths finds each document's spec.path in a profile's apps.yaml as
 // render writes it: "spec:" at column 1 and "path:" at column 3 under it.
-// It reads only what render writes; Check's sample build parses one store
-// file fully.
+// It reads only what render writes; Check's builds parse them fully.
 func kustomizationPaths(data []byte) []pathRef {
 	var refs []pathRef
 	inSpec := false

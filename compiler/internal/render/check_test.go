@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -22,7 +23,15 @@ func TestCheck(t *testing.T) {
 			delete(tr.Files, pos+fileKustomization)
 			delete(tr.Files, pos+fileSource)
 			delete(tr.Files, pos+fileRelease)
-		}, []string{"clusters/nyc-0001/fleet.yaml:75:3 missing-release"}},
+		}, []string{"profiles/canary-c908e5cfa4/apps.yaml:71:3 missing-release"}},
+		{"missing profile", func(tr *deploy.Tree) {
+			delete(tr.Files, "profiles/chain-5d48f340b6/kustomization.yaml")
+			delete(tr.Files, "profiles/chain-5d48f340b6/apps.yaml")
+		}, []string{"clusters/nyc-0002/kustomization.yaml:6:3 missing-profile"}},
+		{"store ConfigMap lost", func(tr *deploy.Tree) {
+			p := "clusters/nyc-0001/kustomization.yaml"
+			tr.Files[p] = bytes.Replace(tr.Files[p], []byte("name: fleetc-store"), []byte("name: other"), 1)
+		}, []string{"clusters/nyc-0001/kustomization.yaml store-config"}},
 		{"kustomization lists a missing file", func(tr *deploy.Tree) {
 			delete(tr.Files, pos+fileSource)
 		}, []string{pos + "kustomization.yaml kustomize-build"}},
@@ -33,8 +42,8 @@ func TestCheck(t *testing.T) {
 			tr.Files["releases/old/1.0.0-0000000000/kustomization.yaml"] = []byte("resources: []\n")
 		}, []string{"releases/old/1.0.0-0000000000/kustomization.yaml warning unused-release"}},
 		{"sample store does not build", func(tr *deploy.Tree) {
-			tr.Files["clusters/bos-0001/fleet.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\n")
-		}, []string{"clusters/bos-0001/fleet.yaml kustomize-build"}},
+			tr.Files["clusters/nyc-0001/kustomization.yaml"] = append(tr.Files["clusters/nyc-0001/kustomization.yaml"], "- ../../profiles/canary-c908e5cfa4\n"...)
+		}, []string{"clusters/nyc-0001/kustomization.yaml kustomize-build"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,18 +71,18 @@ func summarise(l diag.List) []string {
 
 func TestKustomizationPaths(t *testing.T) {
 	tr := renderSmall(t)
-	refs := kustomizationPaths(tr.Files["clusters/nyc-0001/fleet.yaml"])
+	refs := kustomizationPaths(tr.Files["profiles/canary-c908e5cfa4/apps.yaml"])
 	var got []string
 	for _, r := range refs {
 		got = append(got, fmt.Sprintf("%d %s", r.line, r.path))
 	}
-	want := "[21 ./releases/grill/0.9.0-fedcba9876 49 ./releases/menu/2.0.1-abcdefabcd 75 ./releases/pos/1.4.0-0123456789]"
+	want := "[21 ./releases/grill/0.9.0-fedcba9876 47 ./releases/menu/2.0.1-abcdefabcd 71 ./releases/pos/1.4.0-0123456789]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("paths %v, want %s", got, want)
 	}
-	lines := strings.Split(string(tr.Files["clusters/nyc-0001/fleet.yaml"]), "\n")
-	if lines[74] != "  path: ./releases/pos/1.4.0-0123456789" {
-		t.Errorf("line 75 is %q", lines[74])
+	lines := strings.Split(string(tr.Files["profiles/canary-c908e5cfa4/apps.yaml"]), "\n")
+	if lines[70] != "  path: ./releases/pos/1.4.0-0123456789" {
+		t.Errorf("line 71 is %q", lines[70])
 	}
 	quoted := kustomizationPaths([]byte("---\nspec:\n  path: \"./a b#\"\n---\nspec:\n  interval: 1m\n"))
 	if len(quoted) != 2 || quoted[0].path != "./a b#" || quoted[1].path != "" {

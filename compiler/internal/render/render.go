@@ -19,6 +19,10 @@ type Options struct {
 	Settings model.Settings
 	// Workers render store files in parallel; 0 means GOMAXPROCS.
 	Workers int
+	// Previous is the state of the tree being replaced (nil: none); a
+	// profile keeps its name from there, so stores' entry points change
+	// only when a store moves to another profile.
+	Previous *deploy.State
 	// Wait sets wait: true on store Kustomizations, so an app's dependsOn
 	// waits until its dependencies' objects are healthy, not only applied.
 	Wait bool
@@ -31,15 +35,14 @@ func (o *Options) deployRepoSource() string {
 	return o.Settings.DeployRepoSource
 }
 
-// StorePath is the file Flux in store id reads (it is bootstrapped to
-// clusters/<id>).
-func StorePath(id string) string { return "clusters/" + id + "/fleet.yaml" }
-
 // Render turns st into the deploy tree: one release directory per variant
-// some store runs (rendered once), one fleet.yaml per store, and
-// .fleetc/state.json. storeFacts gives each store's substitution values;
-// nil, or an empty field, falls back to the id and the state's ring. The
-// result is byte-identical for the same state whatever Workers is.
+// some store runs, one profile directory per distinct (ring, app →
+// variant) set, one tiny entry point per store pointing at its profile,
+// and .fleetc/state.json. It names the profiles first
+// (st.AssignProfiles(opts.Previous)), so it sets st.Stores[*].Profile.
+// storeFacts gives each store's substitution values; nil, or an empty
+// field, falls back to the id and the state's ring. The result is
+// byte-identical for the same state and previous state whatever Workers is.
 func Render(ctx context.Context, st *deploy.State, storeFacts func(id string) StoreVars, opts Options) (*deploy.Tree, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
@@ -53,15 +56,29 @@ func Render(ctx context.Context, st *deploy.State, storeFacts func(id string) St
 		if err := checkStoreID(id); err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
+		if r := st.Stores[id].Ring; r != "" {
+			if err := checkStoreID(r); err != nil {
+				return nil, fmt.Errorf("render: store %q: ring: %w", id, err)
+			}
+		}
+	}
+	st.AssignProfiles(opts.Previous)
+	profiles, err := renderProfiles(st, releases, &opts)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
 	}
 	files := make([][]byte, len(ids))
-	if err := renderStores(ctx, st, ids, files, releases, storeFacts, &opts); err != nil {
+	if err := renderStores(ctx, st, ids, files, storeFacts, &opts); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 
-	t := deploy.NewTree(len(ids) + 3*len(releases) + 1)
+	t := deploy.NewTree(len(ids) + 2*len(profiles) + 3*len(releases) + 2)
 	for i, id := range ids {
 		t.Files[StorePath(id)] = files[i]
+	}
+	for name, p := range profiles {
+		t.Files[ProfileDir(name)+"/"+fileKustomization] = p[0]
+		t.Files[ProfileDir(name)+"/"+fileProfileApps] = p[1]
 	}
 	for _, rel := range releases {
 		t.Files[rel.dir+"/"+fileKustomization] = rel.files[0]
@@ -73,7 +90,33 @@ func Render(ctx context.Context, st *deploy.State, storeFacts func(id string) St
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	t.Files[deploy.StatePath] = state
+	t.Files[deploy.IgnorePath] = []byte(deploy.IgnoreContent)
 	return t, nil
+}
+
+// renderProfiles renders each profile once, from any of its stores (they
+// all run the same apps in the same ring). Stores that run nothing need
+// no profile.
+func renderProfiles(st *deploy.State, releases map[string]*release, opts *Options) (map[string][2][]byte, error) {
+	reps := map[string]*deploy.StoreState{}
+	for _, s := range st.Stores {
+		if len(s.Apps) > 0 && reps[s.Profile] == nil {
+			reps[s.Profile] = s
+		}
+	}
+	out := make(map[string][2][]byte, len(reps))
+	memo := map[string][]byte{}
+	for name, s := range reps {
+		if err := deploy.ValidSegment(name); err != nil {
+			return nil, fmt.Errorf("profile: %w", err)
+		}
+		p, err := renderProfile(name, s, st, releases, memo, opts)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = p
+	}
+	return out, nil
 }
 
 // renderReleases renders every variant some store runs, once.
@@ -112,9 +155,9 @@ func renderReleases(st *deploy.State, opts *Options) (map[string]*release, error
 	return releases, nil
 }
 
-// renderStores fills files[i] with the fleet.yaml of ids[i], stores split
-// into contiguous chunks over the workers.
-func renderStores(ctx context.Context, st *deploy.State, ids []string, files [][]byte, releases map[string]*release,
+// renderStores fills files[i] with the entry point of ids[i], stores
+// split into contiguous chunks over the workers.
+func renderStores(ctx context.Context, st *deploy.State, ids []string, files [][]byte,
 	storeFacts func(string) StoreVars, opts *Options) error {
 	workers := max(1, min(opts.Workers, len(ids)))
 	chunk := (len(ids) + workers - 1) / max(1, workers)
@@ -123,9 +166,8 @@ func renderStores(ctx context.Context, st *deploy.State, ids []string, files [][
 	for w := range workers {
 		lo, hi := w*chunk, min(len(ids), (w+1)*chunk)
 		wg.Go(func() {
-			r := &storeRenderer{st: st, releases: releases, opts: opts, templates: map[templateKey]*template{}}
 			for i := lo; i < hi; i++ {
-				if i%256 == 0 && ctx.Err() != nil {
+				if i%1024 == 0 && ctx.Err() != nil {
 					errs[w] = ctx.Err()
 					return
 				}
@@ -136,11 +178,11 @@ func renderStores(ctx context.Context, st *deploy.State, ids []string, files [][
 					errs[w] = err
 					return
 				}
-				buf := make([]byte, 0, 256+768*len(s.Apps))
-				if files[i], err = r.render(buf, id, s, sv); err != nil {
-					errs[w] = err
-					return
+				profile := ""
+				if len(s.Apps) > 0 {
+					profile = s.Profile
 				}
+				files[i] = appendStoreEntry(make([]byte, 0, 512), id, profile, sv)
 			}
 		})
 	}

@@ -75,12 +75,23 @@ func TestRenderFiles(t *testing.T) {
 			"      FLEETC_RING: \"${FLEETC_RING}\"\n      FLEETC_STORE_ID: \"${FLEETC_STORE_ID}\"\n" +
 			"      FLEETC_STORE_NAME: \"${FLEETC_STORE_NAME}\"\n      FLEETC_TIMEZONE: \"${FLEETC_TIMEZONE}\"\n" +
 			"  prune: true\n  sourceRef:\n    kind: OCIRepository\n    name: grill\n  targetNamespace: devices\n"},
-		{"store file", "clusters/nyc-0002/fleet.yaml", gen +
-			"# Source: store nyc-0002 in .fleetc/state.json (ring chain, 2 apps)\n" +
-			storeDoc("grill", "chain", "0.9.0", "0.9.0-fedcba9876", tr.Files["clusters/nyc-0002/fleet.yaml"], "  dependsOn:\n  - name: menu\n", "nyc-0002", `"yes"`) +
-			storeDoc("menu", "chain", "2.0.1", "2.0.1-abcdefabcd", tr.Files["clusters/nyc-0002/fleet.yaml"], "", "nyc-0002", `"yes"`)},
-		{"store without apps", "clusters/bos-0001/fleet.yaml", gen +
-			"# Source: store bos-0001 in .fleetc/state.json (ring chain, 0 apps)\n"},
+		{"store entry point", "clusters/nyc-0001/kustomization.yaml", gen +
+			"# Source: store nyc-0001 in .fleetc/state.json\n" +
+			"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../profiles/canary-c908e5cfa4\n" +
+			"configMapGenerator:\n- name: fleetc-store\n  namespace: flux-system\n  options:\n    disableNameSuffixHash: true\n  literals:\n" +
+			"  - FLEETC_STORE_ID=nyc-0001\n  - \"FLEETC_STORE_NAME=NYC #1: Times Sq\"\n  - FLEETC_TIMEZONE=America/New_York\n  - FLEETC_RING=canary\n"},
+		{"store without apps", "clusters/bos-0001/kustomization.yaml", gen +
+			"# Source: store bos-0001 in .fleetc/state.json\n" +
+			"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
+			"configMapGenerator:\n- name: fleetc-store\n  namespace: flux-system\n  options:\n    disableNameSuffixHash: true\n  literals:\n" +
+			"  - FLEETC_STORE_ID=bos-0001\n  - FLEETC_STORE_NAME=Boston\n  - FLEETC_TIMEZONE=America/New_York\n  - FLEETC_RING=chain\n"},
+		{"profile kustomization", "profiles/chain-5d48f340b6/kustomization.yaml", gen +
+			"# Source: profile chain-5d48f340b6 in .fleetc/state.json (ring chain, 2 apps)\n" +
+			"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- apps.yaml\n"},
+		{"profile apps", "profiles/chain-5d48f340b6/apps.yaml", gen +
+			"# Source: profile chain-5d48f340b6 in .fleetc/state.json (ring chain, 2 apps)\n" +
+			appDoc("grill", "chain", "0.9.0", "0.9.0-fedcba9876", tr.Files["profiles/chain-5d48f340b6/apps.yaml"], "  dependsOn:\n  - name: menu\n") +
+			appDoc("menu", "chain", "2.0.1", "2.0.1-abcdefabcd", tr.Files["profiles/chain-5d48f340b6/apps.yaml"], "")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,8 +105,10 @@ func TestRenderFiles(t *testing.T) {
 		})
 	}
 	wantPaths := []string{
-		".fleetc/state.json",
-		"clusters/bos-0001/fleet.yaml", "clusters/nyc-0001/fleet.yaml", "clusters/nyc-0002/fleet.yaml",
+		".fleetc/.gitignore", ".fleetc/state.json",
+		"clusters/bos-0001/kustomization.yaml", "clusters/nyc-0001/kustomization.yaml", "clusters/nyc-0002/kustomization.yaml",
+		"profiles/canary-c908e5cfa4/apps.yaml", "profiles/canary-c908e5cfa4/kustomization.yaml",
+		"profiles/chain-5d48f340b6/apps.yaml", "profiles/chain-5d48f340b6/kustomization.yaml",
 		"releases/grill/0.9.0-fedcba9876/kustomization.yaml", "releases/grill/0.9.0-fedcba9876/release.yaml", "releases/grill/0.9.0-fedcba9876/source.yaml",
 		"releases/menu/2.0.1-abcdefabcd/kustomization.yaml", "releases/menu/2.0.1-abcdefabcd/release.yaml", "releases/menu/2.0.1-abcdefabcd/source.yaml",
 		"releases/pos/1.4.0-0123456789/kustomization.yaml", "releases/pos/1.4.0-0123456789/release.yaml", "releases/pos/1.4.0-0123456789/source.yaml",
@@ -105,9 +118,9 @@ func TestRenderFiles(t *testing.T) {
 	}
 }
 
-// storeDoc is the expected store Kustomization; the content hash is taken
-// from the rendered file and checked separately in TestContentHash.
-func storeDoc(app, ring, version, variant string, file []byte, deps, id, name string) string {
+// appDoc is the expected app Kustomization of a profile; the content
+// hash is taken from the rendered file and checked in TestContentHash.
+func appDoc(app, ring, version, variant string, file []byte, deps string) string {
 	hash := ""
 	marker := "  name: " + app + "\n"
 	if i := bytes.Index(file, []byte(marker)); i >= 0 {
@@ -119,8 +132,7 @@ func storeDoc(app, ring, version, variant string, file []byte, deps, id, name st
 		"  labels:\n    fleetc.dev/app: " + app + "\n    fleetc.dev/ring: " + ring + "\n    fleetc.dev/variant: \"" + variant + "\"\n" +
 		"    fleetc.dev/version: \"" + version + "\"\n  annotations:\n    fleetc.dev/content-hash: " + hash + "\n" +
 		"spec:\n" + deps + "  interval: 10m0s\n  path: ./releases/" + app + "/" + variant + "\n" +
-		"  postBuild:\n    substitute:\n      FLEETC_RING: " + ring + "\n      FLEETC_STORE_ID: " + id + "\n" +
-		"      FLEETC_STORE_NAME: " + name + "\n      FLEETC_TIMEZONE: America/New_York\n" +
+		"  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: fleetc-store\n" +
 		"  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
 }
 
@@ -131,7 +143,7 @@ func TestContentHash(t *testing.T) {
 	if len(want) != 16 {
 		t.Fatalf("hash %q: want 16 hex digits", want)
 	}
-	if !bytes.Contains(tr.Files["clusters/nyc-0001/fleet.yaml"], []byte("fleetc.dev/content-hash: "+quoteIfNeeded(want)+"\nspec:\n  interval")) {
+	if !bytes.Contains(tr.Files["profiles/canary-c908e5cfa4/apps.yaml"], []byte("fleetc.dev/content-hash: "+quoteIfNeeded(want)+"\nspec:\n  interval")) {
 		t.Errorf("nyc-0001 does not carry pos's content hash %s", want)
 	}
 	// Other values change the content and so the hash.
@@ -168,7 +180,7 @@ func TestRenderParses(t *testing.T) {
 			}
 		}
 	}
-	docs := strings.Split(string(tr.Files["clusters/nyc-0001/fleet.yaml"]), "---\n")[1:]
+	docs := strings.Split(string(tr.Files["profiles/canary-c908e5cfa4/apps.yaml"]), "---\n")[1:]
 	if len(docs) != 3 {
 		t.Fatalf("nyc-0001: %d documents, want 3", len(docs))
 	}
@@ -179,7 +191,7 @@ func TestRenderParses(t *testing.T) {
 	if k.Name != "grill" || k.Spec.Path != "./releases/grill/0.9.0-fedcba9876" || !k.Spec.Prune ||
 		k.Spec.Interval.Duration.String() != "10m0s" || k.Spec.SourceRef.Name != "flux-system" ||
 		len(k.Spec.DependsOn) != 2 || k.Spec.DependsOn[0].Name != "menu" || k.Spec.DependsOn[1].Name != "pos" ||
-		k.Spec.PostBuild.Substitute[VarStoreName] != "NYC #1: Times Sq" || k.Spec.PostBuild.Substitute[VarRing] != "canary" {
+		len(k.Spec.PostBuild.SubstituteFrom) != 1 || k.Spec.PostBuild.SubstituteFrom[0].Name != StoreConfigMap || k.Labels[labelRing] != "canary" {
 		t.Errorf("decoded store Kustomization: %+v", k)
 	}
 }
@@ -201,67 +213,14 @@ func TestRenderDeterministic(t *testing.T) {
 			t.Errorf("workers=%d: tree differs from workers=1", workers)
 		}
 	}
-	if n := len(first.Files); n != 1+300+3*9 {
-		t.Errorf("%d files, want %d", n, 1+300+3*9)
-	}
-}
-
-// The memoised template path must write what encoding each store's
-// Kustomization directly writes.
-func TestTemplateMatchesDirect(t *testing.T) {
-	rel, err := renderRelease("pos@1.4.0-0123456789", smallState().Variants["pos@1.4.0-0123456789"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := &Options{}
-	tpl, err := newTemplate(rel, "canary", []string{"base"}, opts)
-	if err != nil || tpl.direct {
-		t.Fatalf("template: %v direct=%v", err, tpl != nil && tpl.direct)
-	}
-	for _, name := range []string{"Plain Name", "yes", "NYC #1: Times Sq", `Joe's "Diner"`, "${X}", " padded ", "Zürich", "1.0", "two\nlines\n"} {
-		sv := StoreVars{ID: "s-1", Name: name, Timezone: "Europe/Zurich"}
-		got := tpl.appendStore(nil, sv)
-		direct, err := encodeKustomization(storeKustomization(rel, "canary", []string{"base"}, sv, opts))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(name, "\n") {
-			// Direct encoding writes a literal block, the template a quoted
-			// line: both must mean the same.
-			var a, b any
-			if err := yaml.Unmarshal(got, &a); err != nil {
-				t.Fatalf("%q: %v", name, err)
-			}
-			if err := yaml.Unmarshal(direct, &b); err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(a) != fmt.Sprint(b) {
-				t.Errorf("%q: template and direct differ:\n%s\n%s", name, got, direct)
-			}
-			continue
-		}
-		if !bytes.Equal(got, direct) {
-			t.Errorf("%q: template:\n%s\ndirect:\n%s", name, got, direct)
+	profiles := 0
+	for p := range first.Files {
+		if strings.HasPrefix(p, "profiles/") {
+			profiles++
 		}
 	}
-}
-
-func TestRenderPlaceholderCollision(t *testing.T) {
-	st := smallState()
-	facts := func(id string) StoreVars {
-		sv := smallFacts(id)
-		sv.Name = slotName // a store literally named like a placeholder
-		return sv
-	}
-	tr, err := Render(context.Background(), st, facts, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(tr.Files["clusters/nyc-0001/fleet.yaml"], []byte("FLEETC_STORE_NAME: "+slotName+"\n")) {
-		t.Errorf("placeholder-like name not written verbatim")
-	}
-	if !bytes.Contains(tr.Files["clusters/nyc-0001/fleet.yaml"], []byte("FLEETC_STORE_ID: nyc-0001\n")) {
-		t.Errorf("store id missing")
+	if n := len(first.Files); profiles == 0 || n != 2+300+profiles+3*9 {
+		t.Errorf("%d files with %d profile files, want %d", n, profiles, 2+300+profiles+3*9)
 	}
 }
 
@@ -318,8 +277,8 @@ func TestRenderRingFromFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(tr.Files["clusters/nyc-0002/fleet.yaml"], []byte("      FLEETC_RING: lab\n")) {
-		t.Errorf("ring from facts not used:\n%s", tr.Files["clusters/nyc-0002/fleet.yaml"])
+	if !bytes.Contains(tr.Files["clusters/nyc-0002/kustomization.yaml"], []byte("  - FLEETC_RING=lab\n")) {
+		t.Errorf("ring from facts not used:\n%s", tr.Files["clusters/nyc-0002/kustomization.yaml"])
 	}
 }
 
@@ -394,5 +353,56 @@ func TestKustomizeValuesFlatten(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestLiteralValue(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "NYC #1", "NYC #1"},
+		{"empty", "", ""},
+		{"one quote", `"`, `"`},
+		{"double-quoted", `"x"`, `""x""`},
+		{"single-quoted", `'x'`, `"'x'"`},
+		{"mixed quotes", `"x'`, `"x'`},
+	}
+	for _, tt := range tests {
+		if got := literalValue(tt.in); got != tt.want {
+			t.Errorf("%s: literalValue(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
+
+// A store whose name kustomize would unquote still builds to its own
+// name, and a re-render with the previous state keeps profile names.
+func TestRenderQuotedNameAndStableProfiles(t *testing.T) {
+	facts := func(id string) StoreVars { return StoreVars{Name: `"quoted"`, Timezone: "UTC"} }
+	tr, err := Render(context.Background(), smallState(), facts, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Check(tr); len(d) != 0 {
+		t.Fatalf("Check: %v", d)
+	}
+	if !bytes.Contains(tr.Files["clusters/nyc-0001/kustomization.yaml"], []byte(`  - "FLEETC_STORE_NAME=\"\"quoted\"\""`+"\n")) {
+		t.Errorf("entry point:\n%s", tr.Files["clusters/nyc-0001/kustomization.yaml"])
+	}
+	prev, err := deploy.ParseState(tr.Files[deploy.StatePath])
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := smallState()
+	st.Variants["pos@1.5.0-5555555555"] = st.Variants["pos@1.4.0-0123456789"]
+	st.Variants["pos@1.5.0-5555555555"].Version = "1.5.0"
+	delete(st.Variants, "pos@1.4.0-0123456789")
+	st.Stores["nyc-0001"].Apps["pos"] = "pos@1.5.0-5555555555"
+	tr2, err := Render(context.Background(), st, facts, Options{Previous: prev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(tr.Files["clusters/nyc-0001/kustomization.yaml"], tr2.Files["clusters/nyc-0001/kustomization.yaml"]) {
+		t.Errorf("bumping pos changed the store's entry point")
+	}
+	if !bytes.Contains(tr2.Files["profiles/canary-c908e5cfa4/apps.yaml"], []byte("path: ./releases/pos/1.5.0-5555555555\n")) {
+		t.Errorf("profile not updated in place")
 	}
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,15 +13,33 @@ import (
 )
 
 // StoreVars are the per-store facts Flux substitutes into shared release
-// files (postBuild.substitute).
+// files: the store's ConfigMap fleetc-store, read by every app
+// Kustomization through postBuild.substituteFrom.
 type StoreVars struct {
 	ID, Name, Timezone, Ring string
 }
 
-// storeKustomization builds the Flux Kustomization a store runs for one
-// app: it applies the variant's shared release directory from the deploy
-// repository with the store's variables.
-func storeKustomization(rel *release, ring string, deps []string, sv StoreVars, opts *Options) *kustomizev1.Kustomization {
+// StoreConfigMap names the ConfigMap (in flux-system) each store's entry
+// point generates with its FLEETC_* variables.
+const StoreConfigMap = "fleetc-store"
+
+// Files of a store entry point and of a profile directory.
+const (
+	fileProfileApps = "apps.yaml"
+)
+
+// StorePath is the entry point of store id: Flux in the store is
+// bootstrapped to clusters/<id>, and kustomize builds this file.
+func StorePath(id string) string { return "clusters/" + id + "/" + fileKustomization }
+
+// ProfileDir is the directory of profile name.
+func ProfileDir(name string) string { return "profiles/" + name }
+
+// appStoreKustomization builds the Flux Kustomization that applies one
+// variant's shared release directory from the deploy repository, with the
+// store's variables from its ConfigMap. It is the same for every store of
+// a profile.
+func appStoreKustomization(rel *release, ring string, deps []string, opts *Options) *kustomizev1.Kustomization {
 	k := &kustomizev1.Kustomization{
 		TypeMeta: typeMeta(kustomizev1.GroupVersion.String(), kustomizev1.KustomizationKind),
 		ObjectMeta: metav1.ObjectMeta{
@@ -42,8 +59,8 @@ func storeKustomization(rel *release, ring string, deps []string, sv StoreVars, 
 			Prune:     true,
 			Wait:      opts.Wait,
 			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: opts.deployRepoSource()},
-			PostBuild: &kustomizev1.PostBuild{Substitute: map[string]string{
-				VarStoreID: sv.ID, VarStoreName: sv.Name, VarTimezone: sv.Timezone, VarRing: ring,
+			PostBuild: &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{
+				{Kind: "ConfigMap", Name: StoreConfigMap},
 			}},
 		},
 	}
@@ -53,121 +70,80 @@ func storeKustomization(rel *release, ring string, deps []string, sv StoreVars, 
 	return k
 }
 
-// Placeholders stand for the store's own values in a memoised store
-// Kustomization; plainSafe writes them unquoted, so each appears verbatim.
-const (
-	slotID       = "fleetcslotstoreid"
-	slotName     = "fleetcslotstorename"
-	slotTimezone = "fleetcslottimezone"
-)
-
-// template is a store Kustomization rendered once per (variant, ring,
-// dependencies) with the store's values cut out: segments[0], value of
-// slots[0], segments[1], ... Stores then cost a few appends each instead
-// of an encode.
-type template struct {
-	segments [][]byte
-	slots    []int // 0 id, 1 name, 2 timezone
-	direct   bool  // a placeholder collided with real content: encode per store
-}
-
-type templateKey struct {
-	variant, ring, deps string
-}
-
-func newTemplate(rel *release, ring string, deps []string, opts *Options) (*template, error) {
-	k := storeKustomization(rel, ring, deps, StoreVars{ID: slotID, Name: slotName, Timezone: slotTimezone}, opts)
-	doc, err := encodeKustomization(k)
-	if err != nil {
-		return nil, err
-	}
-	type hit struct{ at, slot, n int }
-	var hits []hit
-	for i, tok := range [...]string{slotID, slotName, slotTimezone} {
-		if bytes.Count(doc, []byte(tok)) != 1 {
-			return &template{direct: true}, nil
-		}
-		hits = append(hits, hit{bytes.Index(doc, []byte(tok)), i, len(tok)})
-	}
-	slices.SortFunc(hits, func(a, b hit) int { return a.at - b.at })
-	t := &template{}
-	prev := 0
-	for _, h := range hits {
-		t.segments = append(t.segments, doc[prev:h.at])
-		t.slots = append(t.slots, h.slot)
-		prev = h.at + h.n
-	}
-	t.segments = append(t.segments, doc[prev:])
-	return t, nil
-}
-
-// appendStore appends the store's document: the template with the store's
-// values written as one-line scalars, exactly as AppendYAML writes them.
-func (t *template) appendStore(dst []byte, sv StoreVars) []byte {
-	vals := [3]string{sv.ID, sv.Name, sv.Timezone}
-	for i, seg := range t.segments {
-		dst = append(dst, seg...)
-		if i < len(t.slots) {
-			dst = appendInlineString(dst, vals[t.slots[i]])
-		}
-	}
-	return dst
-}
-
-// storeRenderer renders fleet.yaml files; one per worker, each with its
-// own template memo, so workers share nothing mutable.
-type storeRenderer struct {
-	st        *deploy.State
-	releases  map[string]*release
-	opts      *Options
-	templates map[templateKey]*template
-	deps      []string
-}
-
-// render writes clusters/<id>/fleet.yaml for one store.
-func (r *storeRenderer) render(dst []byte, id string, s *deploy.StoreState, sv StoreVars) ([]byte, error) {
+// renderProfile renders profiles/<name>/: kustomization.yaml listing
+// apps.yaml, and apps.yaml with one Flux Kustomization per app in app-id
+// order.
+// docs memoises one app Kustomization by (variant, ring, dependencies):
+// thousands of profiles share a few hundred distinct documents.
+func renderProfile(name string, s *deploy.StoreState, st *deploy.State, releases map[string]*release, docsMemo map[string][]byte, opts *Options) ([2][]byte, error) {
 	apps := make([]string, 0, len(s.Apps))
 	for app := range s.Apps {
 		apps = append(apps, app)
 	}
 	slices.Sort(apps)
-	ring := sv.Ring
-	dst = append(dst, header...)
-	dst = fmt.Appendf(dst, "# Source: store %s in .fleetc/state.json (ring %s, %d apps)\n", id, ring, len(apps))
+	from := fmt.Sprintf("# Source: profile %s in .fleetc/state.json (ring %s, %d apps)\n", name, s.Ring, len(apps))
+	docs := append([]byte(header), from...)
+	var deps []string
 	for _, app := range apps {
 		vid := s.Apps[app]
-		rel := r.releases[vid]
-		v := r.st.Variants[vid]
-		if rel.app != app {
-			return nil, fmt.Errorf("store %q: app %q runs variant %q of another app", id, app, vid)
+		rel := releases[vid]
+		if rel == nil || rel.app != app {
+			return [2][]byte{}, fmt.Errorf("profile %q: app %q runs variant %q of another app", name, app, vid)
 		}
-		r.deps = r.deps[:0]
-		for _, d := range v.DependsOn {
+		deps = deps[:0]
+		for _, d := range st.Variants[vid].DependsOn {
 			if _, ok := s.Apps[d]; ok {
-				r.deps = append(r.deps, d)
+				deps = append(deps, d)
 			}
 		}
-		slices.Sort(r.deps)
-		r.deps = slices.Compact(r.deps)
-		key := templateKey{variant: vid, ring: ring, deps: strings.Join(r.deps, ",")}
-		t := r.templates[key]
-		if t == nil {
+		slices.Sort(deps)
+		deps = slices.Compact(deps)
+		key := vid + "\x00" + s.Ring + "\x00" + strings.Join(deps, ",")
+		doc, ok := docsMemo[key]
+		if !ok {
 			var err error
-			if t, err = newTemplate(rel, ring, r.deps, r.opts); err != nil {
-				return nil, fmt.Errorf("store %q: %w", id, err)
+			if doc, err = encodeKustomization(appStoreKustomization(rel, s.Ring, deps, opts)); err != nil {
+				return [2][]byte{}, fmt.Errorf("profile %q: %w", name, err)
 			}
-			r.templates[key] = t
+			docsMemo[key] = doc
 		}
-		dst = append(dst, "---\n"...)
-		if t.direct {
-			doc, err := encodeKustomization(storeKustomization(rel, ring, r.deps, sv, r.opts))
-			if err != nil {
-				return nil, fmt.Errorf("store %q: %w", id, err)
-			}
-			dst = append(dst, doc...)
-			continue
-		}
-		dst = t.appendStore(dst, sv)
+		docs = append(docs, "---\n"...)
+		docs = append(docs, doc...)
 	}
-	return dst, nil
+	kust := fmt.Appendf(nil, "%s%sapiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- %s\n",
+		header, from, fileProfileApps)
+	return [2][]byte{kust, docs}, nil
+}
+
+// appendStoreEntry appends clusters/<id>/kustomization.yaml: the store's
+// profile as its one resource and a ConfigMap generator for its
+// variables. A store that runs nothing has no resource: Flux prunes what
+// it applied before.
+func appendStoreEntry(dst []byte, id, profile string, sv StoreVars) []byte {
+	dst = append(dst, header...)
+	dst = append(dst, "# Source: store "...)
+	dst = append(dst, id...)
+	dst = append(dst, " in .fleetc/state.json\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"...)
+	if profile != "" {
+		dst = append(dst, "resources:\n- ../../"...)
+		dst = append(dst, ProfileDir(profile)...)
+		dst = append(dst, '\n')
+	}
+	dst = append(dst, "configMapGenerator:\n- name: "+StoreConfigMap+"\n  namespace: "+fluxNamespace+"\n  options:\n    disableNameSuffixHash: true\n  literals:\n"...)
+	for i, v := range [...]string{sv.ID, sv.Name, sv.Timezone, sv.Ring} {
+		dst = append(dst, "  - "...)
+		dst = appendInlineString(dst, storeVarNames[i]+"="+literalValue(v))
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+// literalValue protects a configMapGenerator literal's value: kustomize
+// strips one pair of matching quotes around it, so a value that is itself
+// quoted gets another pair.
+func literalValue(v string) string {
+	if len(v) >= 2 && v[0] == v[len(v)-1] && (v[0] == '"' || v[0] == '\'') {
+		return `"` + v + `"`
+	}
+	return v
 }
