@@ -96,6 +96,7 @@ verdicts named by compile/plan --fail-on (e.g. --fail-on deny,defer);
 		newExplainCmd(),
 		newPolicyCmd(),
 		newGenCmd(),
+		newPublishCmd(),
 		newVersionCmd(),
 		newSignoffCmd(),
 		newCodeownersCmd(),
