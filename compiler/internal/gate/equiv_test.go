@@ -103,7 +103,7 @@ func TestRunMatchesReference(t *testing.T) {
 		{Users: []string{"dokafor"}, Teams: []string{"ops"}},
 		{Users: []string{"dokafor", "hweiss"}, Teams: []string{"legal", "ops"}},
 	}
-	for seed := range uint64(6) {
+	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed-", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
 			f := synthFleet(200+rng.IntN(200), 6+rng.IntN(6), rng)
@@ -155,9 +155,10 @@ func TestClassesSeparate(t *testing.T) {
 		}
 		f.Apps = append(f.Apps, &model.App{ID: "menu-boards", Namespace: "menu", Version: "1.0.0",
 			Source: f.Apps[0].Source, Values: map[string]any{"language": "en"}})
-		f.Rings = []*model.Ring{{Name: "chain", Order: 1, Selector: &model.Selector{}}, {Name: "vip", Order: 2, Signoff: []string{"ops"}}}
-		f.Rings[0].Selector = term(req("owner", model.In, "corporate"))
-		f.Rings[1].Selector = term(req("owner", model.In, "vip"))
+		f.Rings = []*model.Ring{
+			{Name: "chain", Order: 1, Selector: term(req("owner", model.In, "corporate"))},
+			{Name: "vip", Order: 2, Signoff: []string{"ops"}, Selector: term(req("owner", model.In, "vip"))},
+		}
 		return f
 	}
 	// Every store runs its target: nothing changes unless a case says so.
@@ -214,7 +215,7 @@ func TestClassesSeparate(t *testing.T) {
 		},
 		{
 			name: "ring: the odd store's ring needs sign-off", app: "pos", base: policy.Allow, want: policy.NeedsSignoff,
-			prev: func(tr *target.Result) *deploy.State { return bumpedState(tr, "pos") },
+			prev:  func(tr *target.Result) *deploy.State { return bumpedState(tr, "pos") },
 			fleet: func(_ *model.Fleet, s *model.Store) { s.Attributes.Owner = "vip" },
 		},
 		{
