@@ -142,10 +142,17 @@ func Redact(s string) string {
 		u.User = nil
 		return u.String()
 	}
+	start := 0
 	if i := strings.Index(s, "://"); i >= 0 {
-		if at := strings.LastIndex(s[i:], "@"); at >= 0 {
-			return s[:i+3] + s[i+at+1:]
-		}
+		start = i + 3
+	}
+	// user info ends at the last @ before the path
+	end := len(s)
+	if j := strings.IndexByte(s[start:], '/'); j >= 0 {
+		end = start + j
+	}
+	if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
+		return s[:start] + s[start+at+1:]
 	}
 	return s
 }
