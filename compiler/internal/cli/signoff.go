@@ -44,7 +44,7 @@ required team signed off, else failure naming the missing teams). With
 naming the head commit so that a newer push wins.
 
 The token comes from the environment variable --token-env (default: the
-first set of FLEETC_FORGE_TOKEN and GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN
+first set of FLEETC_TOKEN and GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN
 for the provider).
 
 Exit codes: 0 signed off (and merged, with --auto-merge), 1 sign-off missing
@@ -88,7 +88,7 @@ func newForge(provider, repo, token string, opts ...forgehttp.Option) (forge.For
 func forgeToken(provider, env string) (string, error) {
 	names := []string{env}
 	if env == "" {
-		names = []string{"FLEETC_FORGE_TOKEN", strings.ToUpper(provider) + "_TOKEN"}
+		names = []string{"FLEETC_TOKEN", strings.ToUpper(provider) + "_TOKEN"}
 	}
 	for _, n := range names {
 		if v := os.Getenv(n); v != "" {
