@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -49,7 +50,7 @@ func (g *gitCLI) run(ctx context.Context, dir string, extraEnv []string, stdin [
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		msg := gitMessage(stderr.Bytes())
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -57,6 +58,22 @@ func (g *gitCLI) run(ctx context.Context, dir string, extraEnv []string, stdin [
 	}
 	return stdout.Bytes(), stderr.Bytes(), nil
 }
+
+// gitMessage is git's stderr without progress meters: the lines that say
+// what went wrong.
+func gitMessage(stderr []byte) string {
+	var keep []string
+	for _, line := range strings.FieldsFunc(string(stderr), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		line = strings.TrimSpace(line)
+		if line == "" || progressLine.MatchString(line) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "; ")
+}
+
+var progressLine = regexp.MustCompile(`^(remote: )?(Enumerating|Counting|Compressing|Writing|Receiving|Resolving|Total|Delta compression|Unpacking|Finding sources)\b`)
 
 // subcommand is the first argument that is not a "-c name=value" option.
 func subcommand(args []string) string {
@@ -220,14 +237,32 @@ func (g *gitCLI) fetch(ctx context.Context, heads map[string]string, all ...stri
 // writeTree hashes the deploy directory into the cache's object store and
 // returns the tree id. The index lives in the cache, one per directory, so
 // a rerun over the same directory rehashes only files whose stat changed.
-// Everything is added (ignore files do not apply); git skips DIR/.git.
-func (g *gitCLI) writeTree(ctx context.Context, dir string) (string, error) {
+// When DIR is a checkout of the deploy repository (the usual way to give
+// compile its previous state), its own index seeds ours: files the compile
+// left alone are not hashed again. Everything is added (ignore files do not
+// apply); git skips DIR/.git.
+func (g *gitCLI) writeTree(ctx context.Context, dir string) (tree string, seeded bool, err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("tree: %w", err)
+		return "", false, fmt.Errorf("tree: %w", err)
 	}
 	sum := sha256.Sum256([]byte(abs))
 	index := filepath.Join(g.gitDir, "fleetc-index-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(index); errors.Is(err, fs.ErrNotExist) {
+		seeded = copyFile(filepath.Join(abs, ".git", "index"), index) == nil
+	}
+	tree, err = g.addAndWriteTree(ctx, abs, index)
+	if err != nil && seeded {
+		// The checkout's index names blobs the cache does not have (a
+		// checkout of a commit never fetched here): hash everything.
+		os.Remove(index)
+		seeded = false
+		tree, err = g.addAndWriteTree(ctx, abs, index)
+	}
+	return tree, seeded, err
+}
+
+func (g *gitCLI) addAndWriteTree(ctx context.Context, abs, index string) (string, error) {
 	env := []string{"GIT_INDEX_FILE=" + index, "GIT_WORK_TREE=" + abs}
 	// Loose objects uncompressed: the push compresses them into the pack
 	// anyway, so compressing here too would double the work.
@@ -239,6 +274,15 @@ func (g *gitCLI) writeTree(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// copyFile copies a regular file; an error when src is missing.
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
 
 // Signature is a commit's author and committer.

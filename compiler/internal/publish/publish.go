@@ -189,11 +189,12 @@ func (p *publisher) prepare(ctx context.Context) error {
 	// decisions for the report (here) overlap.
 	start := time.Now()
 	var tree string
+	var seeded bool
 	var treeErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tree, treeErr = g.writeTree(ctx, o.Dir)
+		tree, seeded, treeErr = g.writeTree(ctx, o.Dir)
 	}()
 	err = p.readInputs()
 	<-done
@@ -204,7 +205,11 @@ func (p *publisher) prepare(ctx context.Context) error {
 		return err
 	}
 	p.res.Tree = tree
-	p.step("tree", start, "tree %s of %s (%d stores)", short(tree), o.Dir, len(p.next.Stores))
+	how := ""
+	if seeded {
+		how = ", unchanged files known from the checkout's index"
+	}
+	p.step("tree", start, "tree %s of %s (%d stores%s)", short(tree), o.Dir, len(p.next.Stores), how)
 	return nil
 }
 

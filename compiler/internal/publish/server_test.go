@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
@@ -38,9 +39,36 @@ func startGitServer(t *testing.T) *gitServer {
 		// in some tests; the client side reports them.
 		Stderr: io.Discard,
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(unchunk(h))
 	t.Cleanup(srv.Close)
 	return &gitServer{root: root, url: srv.URL}
+}
+
+// unchunk buffers chunked request bodies (git sends packs over 1 MiB
+// chunked), which net/http/cgi refuses, into a temporary file with a
+// Content-Length.
+func unchunk(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) > 0 {
+			f, err := os.CreateTemp("", "fleetc-git-body-")
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			defer os.Remove(f.Name())
+			defer f.Close()
+			n, err := io.Copy(f, r.Body)
+			if err == nil {
+				_, err = f.Seek(0, io.SeekStart)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body, r.ContentLength, r.TransferEncoding = f, n, nil
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // newRepo creates an empty bare repository and returns its URL.
