@@ -17,7 +17,7 @@ import (
 const (
 	maxStoresListed = 5     // store ids per table cell
 	maxAppsListed   = 6     // app ids per table cell
-	maxRows         = 40    // rows per table
+	maxRows         = 25    // rows per table
 	maxBody         = 60000 // hard guard, bytes
 	maxCell         = 240   // characters of a quoted message
 )

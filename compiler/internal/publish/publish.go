@@ -108,6 +108,18 @@ func (o *Options) defaults() error {
 		}
 		o.CacheDir = dir
 	}
+	if !strings.Contains(o.RepoURL, "://") {
+		if st, err := os.Stat(o.RepoURL); err == nil && st.IsDir() { // a local path
+			if abs, err := filepath.Abs(o.RepoURL); err == nil {
+				o.RepoURL = abs
+			}
+		}
+	}
+	abs, err := filepath.Abs(o.CacheDir) // git runs in Dir
+	if err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	o.CacheDir = abs
 	return nil
 }
 
