@@ -55,21 +55,55 @@ func writeStores(tb testing.TB, root string, n, perFile int) {
 	}
 }
 
+// BenchmarkLoad loads generated stores in files of 1,000: cold (no
+// cache) and warm (every file's result in the cache).
 func BenchmarkLoad(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("stores=%d", n), func(b *testing.B) {
-			root := b.TempDir()
-			writeStores(b, root, n, 1000)
-			b.ResetTimer()
-			for b.Loop() {
-				fleet, diags, err := Load(context.Background(), Options{Root: root})
-				if err != nil {
-					b.Fatal(err)
+		root := b.TempDir()
+		writeStores(b, root, n, 1000)
+		for _, mode := range []string{"cold", "warm"} {
+			b.Run(fmt.Sprintf("stores=%d/%s", n, mode), func(b *testing.B) {
+				opts := Options{Root: root}
+				if mode == "warm" {
+					opts.CacheDir = b.TempDir()
+					if _, _, err := Load(context.Background(), opts); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if len(diags) != 0 || len(fleet.Stores) != n {
-					b.Fatalf("got %d stores, diagnostics:\n%v", len(fleet.Stores), diags.Err())
+				b.ResetTimer()
+				for b.Loop() {
+					fleet, diags, err := Load(context.Background(), opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(diags) != 0 || len(fleet.Stores) != n {
+						b.Fatalf("got %d stores, diagnostics:\n%v", len(fleet.Stores), diags.Err())
+					}
 				}
-			}
-		})
+			})
+		}
+	}
+}
+
+// BenchmarkLoadRoot loads the tree at $FLEETC_BENCH_ROOT (e.g. written by
+// fleetc gen), with the cache at $FLEETC_BENCH_CACHE when set; skipped
+// otherwise. For profiling:
+//
+//	FLEETC_BENCH_ROOT=/tmp/f10k go test -run - -bench LoadRoot -benchtime 1x -cpuprofile cpu.out
+func BenchmarkLoadRoot(b *testing.B) {
+	root := os.Getenv("FLEETC_BENCH_ROOT")
+	if root == "" {
+		b.Skip("FLEETC_BENCH_ROOT not set")
+	}
+	opts := Options{Root: root, CacheDir: os.Getenv("FLEETC_BENCH_CACHE")}
+	for b.Loop() {
+		fleet, diags, err := Load(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(diags) != 0 {
+			b.Fatalf("diagnostics:\n%v", diags.Err())
+		}
+		b.ReportMetric(float64(len(fleet.Stores)), "stores")
 	}
 }

@@ -4,8 +4,13 @@
 // under inventory/, apps/ and rings/. Each file is parsed and evaluated on
 // its own, in a fresh cue.Context, unified with #File from the schemas
 // (the repository's schemas/ module, or the copy embedded in the binary),
-// validated concrete and decoded to Go through JSON. Evaluating the whole
-// inventory as one CUE value is superlinear and is never done.
+// validated concrete and decoded to Go by looking fields up by name
+// (decodeValue; MarshalJSON would order every struct's fields first, a
+// third of the time, for nothing a Go struct needs). Evaluating the whole
+// inventory as one CUE value is superlinear and is never done. Files are
+// handed to the workers largest first, and the GC runs at GOGC=400 while
+// they are evaluated (unless GOGC is set): CUE makes much short-lived
+// garbage over a small live heap.
 //
 // Every finding is a diagnostic at the user's own file: CUE errors are
 // placed at a position inside the fleet file (never a schema line), with a
@@ -28,5 +33,13 @@
 // them are not reported again as unknown.
 //
 // A file's outcome (fileResult) depends only on the schema and the file's
-// name and bytes, so it can later be cached by content hash.
+// name and bytes, so it is cached by content hash when Options.CacheDir
+// is set: the key is sha256 over the schema module's files, loaderVersion,
+// the Go release (the embedded tz database), a fingerprint of the Go types
+// stored, the file's name and its bytes. Entries hold the result in a
+// compact binary form (codec.go) that keeps positions, refs, nil versus
+// empty and json.Number, so a warm load is deep-equal to a cold one,
+// diagnostics included (files with errors are cached too). Entries are
+// written to a temporary file and renamed; one that is truncated, foreign
+// or fails its checksum is a miss and is rewritten.
 package load

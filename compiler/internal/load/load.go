@@ -63,13 +63,7 @@ func Load(ctx context.Context, opts Options) (*model.Fleet, diag.List, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// CUE evaluation allocates a lot of short-lived garbage while the live
-	// heap stays small (one fresh context per file in flight); collecting
-	// less often saves about a fifth of the CPU. A GOGC set by the user is
-	// left alone.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	}
+	defer tuneGC()()
 	results, err := evalFiles(ctx, s, opts, files)
 	if err != nil {
 		return nil, nil, err
@@ -128,8 +122,33 @@ func skipName(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
 
-// loadGCPercent is the GOGC used while files are evaluated.
-const loadGCPercent = 400
+// While files are evaluated the GC runs at loadGCPercent, under a soft
+// memory limit of the heap in use at the start plus loadHeadroom.
+const (
+	loadGCPercent = 400
+	loadHeadroom  = 448 << 20
+)
+
+// tuneGC makes the collector run less often during Load and returns the
+// function that restores the previous settings. CUE evaluation allocates
+// a lot of short-lived garbage over a small live heap (one fresh context
+// per file in flight): GOGC=400 saves up to a quarter of the CPU, and the
+// memory limit keeps the peak of a 60,000-store load under ~600 MB
+// (GOGC=400 alone: 1.2 GB). GOGC or GOMEMLIMIT set by the user leave
+// everything alone.
+func tuneGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := debug.SetMemoryLimit(int64(ms.HeapInuse + ms.StackInuse + loadHeadroom))
+	percent := debug.SetGCPercent(loadGCPercent)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}
 
 // evaluations counts evalFile calls, for tests of the cache.
 var evaluations atomic.Int64
