@@ -216,8 +216,8 @@ func TestAssignProfiles(t *testing.T) {
 			t.Errorf("bump: %s moved from %s to %s", id, p(prev, id), p(bump, id))
 		}
 	}
-	// s1 is deferred: the majority (s2, s3) keeps the name, s1 gets a
-	// content name, which is the one a1 had before... taken: so another.
+	// s1 is deferred: the majority keeps the name; s1's content name (the
+	// one all of them had) is taken, so s1 gets another fresh one.
 	split := mk(map[string][2]string{"s1": {"r", a1}, "s2": {"r", a2}, "s3": {"r", a2}, "s4": {"r", a2}, "s5": {"r", a2}})
 	split.AssignProfiles(prev)
 	if p(split, "s2") != p(prev, "s2") || p(split, "s3") != p(prev, "s3") {
