@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -150,22 +151,30 @@ func (r *Report) local(t time.Time, store string) string {
 }
 
 // ReadDecisions reads DIR/.fleetc/decisions.jsonl. A missing file gives no
-// decisions; a line that does not decode is an error naming its line.
+// decisions; a line that does not decode is an error naming its line. The
+// file is streamed: a fleet's first compile records every pair (700 MB at
+// 60,000 stores × 20 apps).
 func ReadDecisions(dir string) ([]gate.Decision, error) {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(DecisionsPath)))
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(DecisionsPath)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)
 	}
-	return ParseDecisions(data)
+	defer f.Close()
+	return DecodeDecisions(f)
 }
 
 // ParseDecisions decodes decisions.jsonl content, one decision a line.
 func ParseDecisions(data []byte) ([]gate.Decision, error) {
+	return DecodeDecisions(bytes.NewReader(data))
+}
+
+// DecodeDecisions reads decisions.jsonl from r, one decision a line.
+func DecodeDecisions(r io.Reader) ([]gate.Decision, error) {
 	var out []gate.Decision
-	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
 		b := bytes.TrimSpace(sc.Bytes())
