@@ -218,7 +218,7 @@ func TestCacheConcurrentLoads(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	leftovers, _ := filepath.Glob(filepath.Join(cache, "*", ".tmp-*"))
+	leftovers, _ := filepath.Glob(filepath.Join(cache, "load", "*", ".tmp-*"))
 	if len(leftovers) != 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
 	}

@@ -32,12 +32,13 @@ type Options struct {
 	Workers int
 	// Progress, when set, is called from Load's goroutine as files finish.
 	Progress func(done, total int)
-	// CacheDir, when set, holds each file's evaluated result keyed by a
-	// content hash of the schemas, the loader and the file's name and
-	// bytes; a file whose key is there is not evaluated again. Results
-	// with diagnostics are cached too. "" disables the cache. The
-	// directory is created when needed; entries that cannot be read or
-	// fail their checksum are misses, and failing to write one is ignored.
+	// CacheDir, when set, holds each file's evaluated result (under
+	// CacheDir/load/) keyed by a content hash of the schemas, the loader
+	// and the file's name and bytes; a file whose key is there is not
+	// evaluated again. Results with diagnostics are cached too. ""
+	// disables the cache. Directories are created when needed; entries
+	// that cannot be read or fail their checksum are misses, and failing
+	// to write one is ignored. Nothing is ever evicted.
 	CacheDir string
 }
 
@@ -167,7 +168,7 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 	order := bySizeDesc(opts.Root, files)
 	var cache *fileCache
 	if opts.CacheDir != "" {
-		cache = &fileCache{dir: opts.CacheDir}
+		cache = &fileCache{dir: filepath.Join(opts.CacheDir, "load")}
 	}
 	jobs := make(chan int)
 	done := make(chan int)
