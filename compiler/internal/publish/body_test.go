@@ -294,3 +294,30 @@ func TestParseDecisions(t *testing.T) {
 		t.Fatalf("err = %v, want line 2", err)
 	}
 }
+
+func TestParseTransfer(t *testing.T) {
+	tests := []struct {
+		name   string
+		stderr string
+		want   transfer
+	}{
+		{"push", "Enumerating objects: 5, done.\rWriting objects:  50% (1/2)\rWriting objects: 100% (120315/120315), 34.48 MiB | 578.00 KiB/s\rWriting objects: 100% (120315/120315), 34.77 MiB | 1.28 MiB/s, done.\nTotal 120315 (delta 59261)", transfer{120315, "34.77 MiB"}},
+		{"fetch", "remote: Counting objects: 3\rReceiving objects: 100% (446/446), 61.88 KiB | 1 MiB/s, done.\n", transfer{446, "61.88 KiB"}},
+		{"small", "Writing objects: 100% (3/3), 289 bytes | 289.00 KiB/s, done.", transfer{3, "289 bytes"}},
+		{"nothing", "Everything up-to-date\n", transfer{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseTransfer([]byte(tc.stderr)); got != tc.want {
+				t.Errorf("parseTransfer = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGitMessageDropsProgress(t *testing.T) {
+	in := "Enumerating objects: 6035\rCounting objects: 100% (1/1)\nerror: RPC failed; HTTP 400\nWriting objects:   0% (1/12)\nfatal: the remote end hung up unexpectedly\n"
+	if got, want := gitMessage([]byte(in)), "error: RPC failed; HTTP 400; fatal: the remote end hung up unexpectedly"; got != want {
+		t.Errorf("gitMessage = %q, want %q", got, want)
+	}
+}

@@ -199,11 +199,12 @@ type transfer struct {
 
 var progressRE = regexp.MustCompile(`(?:Receiving|Writing) objects: 100% \((\d+)/\d+\), ([0-9.]+ (?:bytes|KiB|MiB|GiB))`)
 
+// parseTransfer reads the last "Writing/Receiving objects: 100%" meter
+// (git repeats the final one with ", done").
 func parseTransfer(stderr []byte) transfer {
 	var t transfer
 	for _, m := range progressRE.FindAllSubmatch(stderr, -1) {
-		n, _ := strconv.Atoi(string(m[1]))
-		t.Objects += n
+		t.Objects, _ = strconv.Atoi(string(m[1]))
 		t.Bytes = string(m[2])
 	}
 	return t
