@@ -87,7 +87,9 @@ awk '
 
 go mod tidy
 start=$(date +%s)
-go build -trimpath -tags 'sqlite sqlite_unlock_notify' -o "$bin.tmp" code.gitea.io/gitea
+# main.Version: API clients check the server version (a bare build says
+# "development").
+go build -trimpath -tags 'sqlite sqlite_unlock_notify' -ldflags "-X main.Version=${version#v}" -o "$bin.tmp" code.gitea.io/gitea
 mv "$bin.tmp" "$bin"
 end=$(date +%s)
 echo "gitea.sh: built $bin in $((end - start))s" >&2

@@ -48,15 +48,15 @@ func TestSignoffEndToEnd(t *testing.T) {
 
 	// The deploy tree: main holds a README, the rollout branch the compile.
 	work := filepath.Join(t.TempDir(), "deploy")
-	res, err := compiler.Compile(ctx, compiler.Options{Root: root, Out: work, Now: time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC), ProposeSignoff: true})
+	res, err := compiler.Compile(ctx, compiler.Options{Root: root, Out: work, Now: time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC), ProposeSignoff: true})
 	if err != nil || res.Failed() {
 		t.Fatalf("compile: %v %v", err, res.Diagnostics)
 	}
 	g.Git(t, work, "init", "-q")
 	g.Git(t, work, "commit", "-q", "--allow-empty", "-m", "empty deploy tree")
-	g.Git(t, work, "push", "-q", repoURL+".git", "HEAD:refs/heads/main")
+	g.Push(t, work, "deploy", "main")
 	head1 := g.Commit(t, work, "fleetc: compile", nil)
-	g.Git(t, work, "push", "-q", repoURL+".git", "HEAD:refs/heads/fleetc/rollout")
+	g.Push(t, work, "deploy", "fleetc/rollout")
 
 	f, err := gitea.New(repoURL, g.Token(g.Admin))
 	if err != nil {
@@ -114,7 +114,7 @@ func TestSignoffEndToEnd(t *testing.T) {
 		approve(u, head1)
 	}
 	head2 := g.Commit(t, work, "fleetc: notes", map[string]string{"NOTES.md": "pushed after the approvals\n"})
-	g.Git(t, work, "push", "-q", repoURL+".git", "HEAD:refs/heads/fleetc/rollout")
+	g.Push(t, work, "deploy", "fleetc/rollout")
 	waitHead(t, f, head2)
 	r = check("approved an older head", true, 1, allTeams)
 	if len(r.Verdict.Ignored) != 4 || r.Verdict.Ignored[0].Reason != "approved an older commit "+head1[:10] {

@@ -262,7 +262,7 @@ func (g *Gitea) Token(user string) string { return g.users[user] }
 // Client is an SDK client acting as user.
 func (g *Gitea) Client(t testing.TB, user string) *sdk.Client {
 	t.Helper()
-	c, err := sdk.NewClient(g.URL, sdk.SetToken(g.users[user]))
+	c, err := sdk.NewClient(g.URL, sdk.SetToken(g.users[user]), sdk.SetGiteaVersion(""))
 	if err != nil {
 		t.Fatalf("gitea client: %v", err)
 	}
@@ -319,4 +319,29 @@ func (g *Gitea) Commit(t testing.TB, dir, msg string, files map[string]string) s
 	g.Git(t, dir, "add", "-A")
 	g.Git(t, dir, "commit", "-q", "-m", msg)
 	return g.Git(t, dir, "rev-parse", "HEAD")
+}
+
+// Push pushes HEAD of the work tree dir to branch of the admin's repo and
+// waits until Gitea has processed the push (it does so in a background
+// queue: until then an empty repository answers 404 to pull requests and
+// a pull request keeps its old head).
+func (g *Gitea) Push(t testing.TB, dir, repo, branch string) string {
+	t.Helper()
+	sha := g.Git(t, dir, "rev-parse", "HEAD")
+	g.Git(t, dir, "push", "-q", g.URL+"/"+g.Admin+"/"+repo+".git", "+HEAD:refs/heads/"+branch)
+	c := g.Client(t, g.Admin)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r, _, err := c.GetRepo(g.Admin, repo)
+		if err == nil && !r.Empty {
+			b, _, err := c.GetRepoBranch(g.Admin, repo, branch)
+			if err == nil && b.Commit != nil && b.Commit.ID == sha {
+				return sha
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitea did not take the push of %s to %s within 60s", sha, branch)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

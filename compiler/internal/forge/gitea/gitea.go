@@ -1,11 +1,16 @@
 package gitea
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
 
@@ -244,24 +249,60 @@ func (f *Forge) Statuses(ctx context.Context, sha string) ([]forge.Status, error
 }
 
 // Merge implements forge.Forge. head_commit_id makes Gitea refuse (409)
-// when the head moved on since sha.
+// when the head moved on since sha. While Gitea is still checking the pull
+// request after a push it answers 405 "Please try again later"; Merge
+// waits and tries again, up to about half a minute.
 func (f *Forge) Merge(ctx context.Context, number int, sha string) error {
-	c, err := f.client(ctx)
+	for attempt := 1; ; attempt++ {
+		err := f.merge(ctx, number, sha)
+		var ae *forge.APIError
+		if attempt >= mergeAttempts || !errors.As(err, &ae) || ae.Status != http.StatusMethodNotAllowed || !strings.Contains(ae.Message, "try again later") {
+			return err
+		}
+		t := time.NewTimer(time.Duration(min(attempt, 6)) * 500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+const mergeAttempts = 12
+
+// merge makes one merge request here rather than through the SDK, which
+// drops the server's message on a refusal.
+func (f *Forge) merge(ctx context.Context, number int, sha string) error {
+	body, err := json.Marshal(map[string]any{"Do": "merge", "head_commit_id": sha})
 	if err != nil {
 		return err
 	}
-	ok, resp, err := c.MergePullRequest(f.owner, f.repo, int64(number), sdk.MergePullRequestOption{Style: sdk.MergeStyleMerge, HeadCommitId: sha})
+	path := f.path(fmt.Sprintf("pulls/%d/merge", number))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.api+path, bytes.NewReader(body))
 	if err != nil {
-		return f.apiErr(http.MethodPost, fmt.Sprintf("pulls/%d/merge", number), resp, err)
+		return fmt.Errorf("gitea merge: %w", err)
 	}
-	if !ok {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		return &forge.APIError{Forge: "gitea", Method: http.MethodPost, Path: f.path(fmt.Sprintf("pulls/%d/merge", number)), Status: status, Message: "not merged"}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "token "+f.token)
+	resp, err := f.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("gitea merge: %w", err)
 	}
-	return nil
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	var e struct {
+		Message string `json:"message"`
+	}
+	text := strings.TrimSpace(string(msg))
+	if json.Unmarshal(msg, &e) == nil && e.Message != "" {
+		text = e.Message
+	}
+	return &forge.APIError{Forge: "gitea", Method: http.MethodPost, Path: path, Status: resp.StatusCode, Message: forgehttp.Scrub(text, f.token)}
 }
 
 // ReadFile returns path at ref (a commit, branch or tag).

@@ -55,9 +55,9 @@ func TestGitea(t *testing.T) {
 	work := t.TempDir()
 	g.Git(t, work, "init", "-q")
 	g.Commit(t, work, "initial", map[string]string{"README.md": "deploy tree\n"})
-	g.Git(t, work, "push", "-q", repoURL+".git", "HEAD:refs/heads/main")
+	g.Push(t, work, "deploy", "main")
 	c1 := g.Commit(t, work, "rollout 1", map[string]string{".fleetc/decisions.jsonl": "{\"verdict\":\"needs-signoff\",\"teams\":[\"ops\"]}\n"})
-	g.Git(t, work, "push", "-q", repoURL+".git", "HEAD:refs/heads/fleetc/rollout")
+	g.Push(t, work, "deploy", "fleetc/rollout")
 
 	f, err := New(repoURL+".git", g.Token(g.Admin))
 	if err != nil {
@@ -103,7 +103,7 @@ func TestGitea(t *testing.T) {
 	review(t, g, "eve", 1, sdk.ReviewStateApproved, c1)
 	review(t, g, "eve", 1, sdk.ReviewStateComment, c1)
 	c2 := g.Commit(t, work, "rollout 2", map[string]string{"NOTES.md": "second push\n"})
-	g.Git(t, work, "push", "-q", repoURL+".git", "HEAD:refs/heads/fleetc/rollout")
+	g.Push(t, work, "deploy", "fleetc/rollout")
 	waitPR(t, g, 1, "head moves to "+c2, func(pr *sdk.PullRequest) bool { return pr.Head != nil && pr.Head.Sha == c2 })
 
 	got, err := f.Approvals(ctx, 1)
