@@ -55,9 +55,12 @@ func TestPublishLarge(t *testing.T) {
 	written := syncTree(t, dirs[1], checkout)
 	t.Logf("checkout prepared in %.1fs, %d files rewritten", time.Since(start).Seconds(), written)
 
-	for _, sc := range []struct{ name, dir string }{{"plain dir", dirs[1]}, {"checkout", checkout}} {
+	for _, sc := range []struct {
+		name, dir string
+		runs      int
+	}{{"checkout", checkout, 3}, {"plain dir", dirs[1], 1}} {
 		var runs []float64
-		for i := range 3 {
+		for i := range sc.runs {
 			cache := filepath.Join(t.TempDir(), fmt.Sprintf("cache%d", i+1))
 			if out, err := exec.Command("cp", "-a", cache0, cache).CombinedOutput(); err != nil {
 				t.Fatalf("cp: %v %s", err, out)
@@ -73,7 +76,7 @@ func TestPublishLarge(t *testing.T) {
 			d := time.Since(start).Seconds()
 			runs = append(runs, d)
 			t.Logf("%s run %d: change publish %.1fs: %s", sc.name, i+1, d, res.Subject)
-			if i == 2 {
+			if i == sc.runs-1 {
 				start = time.Now()
 				again, err := Publish(ctx, o)
 				if err != nil {
@@ -84,7 +87,7 @@ func TestPublishLarge(t *testing.T) {
 			os.RemoveAll(cache)
 		}
 		slices.Sort(runs)
-		t.Logf("%s change publish: median %.1fs of %v", sc.name, runs[1], runs)
+		t.Logf("%s change publish: median %.1fs of %v", sc.name, runs[len(runs)/2], runs)
 	}
 }
 
