@@ -87,6 +87,13 @@ func TestGitea(t *testing.T) {
 		t.Fatalf("pull requests after two EnsureMR: %d (%v), body %q", len(prs), err, prs[0].Body)
 	}
 
+	// What EnsureMR relies on when a create races another: Gitea refuses
+	// a second open pull request for the same branches with 409.
+	_, resp, err := g.Client(t, g.Admin).CreatePullRequest(g.Admin, "deploy", sdk.CreatePullRequestOption{Head: "fleetc/rollout", Base: "main", Title: "dup"})
+	if err == nil || resp == nil || resp.StatusCode != 409 {
+		t.Fatalf("duplicate create: %v (status %v)", err, resp)
+	}
+
 	// The decisions file reads back at the head.
 	b, err := f.ReadFile(ctx, c1, ".fleetc/decisions.jsonl")
 	if err != nil || string(b) != "{\"verdict\":\"needs-signoff\",\"teams\":[\"ops\"]}\n" {
