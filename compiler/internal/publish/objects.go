@@ -23,18 +23,6 @@ func openObjects(gitDir string) (*objects, error) {
 	return &objects{repo: r}, nil
 }
 
-// head returns the sha a local ref points at, "" when it does not exist.
-func (o *objects) head(ref string) (string, error) {
-	r, err := o.repo.Reference(plumbing.ReferenceName(ref), true)
-	if errors.Is(err, plumbing.ErrReferenceNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("ref %s: %w", ref, err)
-	}
-	return r.Hash().String(), nil
-}
-
 // tree returns the tree id of a commit, "" for no commit.
 func (o *objects) tree(commit string) (string, error) {
 	if commit == "" {
