@@ -29,13 +29,38 @@ type decoder interface {
 	decode(v cue.Value, rv reflect.Value) error
 }
 
-var plans sync.Map // reflect.Type → decoder
+// plans holds only complete plans: workers read them without locking.
+// Plans are built under planMu and published when every element plan is
+// filled in, so no worker ever sees a half-built one.
+var (
+	plans  sync.Map // reflect.Type → decoder
+	planMu sync.Mutex
+)
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
 func planFor(t reflect.Type) decoder {
 	if d, ok := plans.Load(t); ok {
 		return d.(decoder)
+	}
+	planMu.Lock()
+	defer planMu.Unlock()
+	building := map[reflect.Type]decoder{}
+	d := buildPlan(t, building)
+	for bt, bd := range building {
+		plans.LoadOrStore(bt, bd)
+	}
+	return d
+}
+
+// buildPlan builds the plan of t; building holds the plans made in this
+// call, registered before their element plans so recursive types end.
+func buildPlan(t reflect.Type, building map[reflect.Type]decoder) decoder {
+	if d, ok := plans.Load(t); ok {
+		return d.(decoder)
+	}
+	if d, ok := building[t]; ok {
+		return d
 	}
 	var d decoder
 	switch {
@@ -64,20 +89,16 @@ func planFor(t reflect.Type) decoder {
 			panic(fmt.Sprintf("load: cannot decode into %v", t))
 		}
 	}
-	// Store before filling in element plans so recursive types terminate.
-	actual, loaded := plans.LoadOrStore(t, d)
-	if loaded {
-		return actual.(decoder)
-	}
+	building[t] = d
 	switch d := d.(type) {
 	case *pointerDecoder:
-		d.elem = planFor(t.Elem())
+		d.elem = buildPlan(t.Elem(), building)
 	case *sliceDecoder:
-		d.elem = planFor(t.Elem())
+		d.elem = buildPlan(t.Elem(), building)
 	case *mapDecoder:
-		d.elem = planFor(t.Elem())
+		d.elem = buildPlan(t.Elem(), building)
 	case *structDecoder:
-		d.init(t)
+		d.init(t, building)
 	}
 	return d
 }
@@ -189,14 +210,14 @@ type structField struct {
 	dec   decoder
 }
 
-func (d *structDecoder) init(t reflect.Type) {
+func (d *structDecoder) init(t reflect.Type, building map[reflect.Type]decoder) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if !f.IsExported() || name == "-" || name == "" {
 			continue
 		}
-		d.fields = append(d.fields, structField{index: i, path: cue.MakePath(cue.Str(name)), dec: planFor(f.Type)})
+		d.fields = append(d.fields, structField{index: i, path: cue.MakePath(cue.Str(name)), dec: buildPlan(f.Type, building)})
 	}
 }
 
