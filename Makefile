@@ -35,8 +35,9 @@ policy-test: build
 
 # Regenerate golden files (deploy tree of the sample fleet, testscript cmp
 # files). CI fails when this would change anything.
+GOLDEN_PKGS := ./compiler ./compiler/internal/cli ./compiler/internal/load ./compiler/internal/publish
 golden:
-	$(GO) test ./compiler/... -run 'Golden|Scripts' -update
+	$(GO) test $(GOLDEN_PKGS) -count=1 -update
 
 lint:
 	@test -z "$$(gofmt -l compiler agent schemas policies 2>/dev/null)" || { gofmt -l compiler agent schemas policies; echo "gofmt: files above need formatting"; exit 1; }
