@@ -27,6 +27,9 @@ type Options struct {
 	DryRun  bool      // plan: compute everything, write nothing
 	// ApprovalsFile names who approved the merge request (JSON); empty = none.
 	ApprovalsFile string
+	// CacheDir is fleetc's cache root (evaluated CUE by content hash);
+	// "" disables caching. Caches make compiles faster, never different.
+	CacheDir string
 	// ProposeSignoff renders changes that need sign-off instead of holding
 	// them, for a deploy merge request whose merge the sign-off gate holds.
 	ProposeSignoff bool
@@ -64,7 +67,7 @@ func (r *Result) Failed() bool { return r.Diagnostics.HasErrors() }
 func Analyze(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{}
 	st := res.stage(opts, "load")
-	fleet, diags, err := load.Load(ctx, load.Options{Root: opts.Root, Workers: opts.Workers, Progress: st.fileProgress()})
+	fleet, diags, err := load.Load(ctx, load.Options{Root: opts.Root, Workers: opts.Workers, CacheDir: opts.CacheDir, Progress: st.fileProgress()})
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}

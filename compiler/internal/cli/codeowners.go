@@ -56,7 +56,7 @@ when the file is missing or stale (CI runs this on every pull request).`,
 }
 
 func runCodeowners(cmd *cobra.Command, g *globals, check bool, out string) error {
-	fleet, diags, err := load.Load(cmd.Context(), load.Options{Root: g.root, Workers: g.workers})
+	fleet, diags, err := load.Load(cmd.Context(), load.Options{Root: g.root, Workers: g.workers, CacheDir: g.cacheDir})
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,8 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 		return compiler.Options{}, usagef("--signoff %q: want hold or propose", f.signoff)
 	}
 	return compiler.Options{
-		Root: g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
+		CacheDir: g.cacheDir,
+		Root:     g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
 		ApprovalsFile: f.approvals, ProposeSignoff: f.signoff == "propose", Progress: g.progress(),
 	}, nil
 }
@@ -55,7 +56,7 @@ func (f *compileFlags) explainOptions(g *globals) (compiler.Options, error) {
 	if err != nil {
 		return compiler.Options{}, err
 	}
-	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals}, nil
+	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals, CacheDir: g.cacheDir}, nil
 }
 
 func newCompileCmd() *cobra.Command {

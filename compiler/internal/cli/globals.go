@@ -18,8 +18,10 @@ type globals struct {
 	format  diag.Format
 	workers int
 	quiet   bool
-	stdout  io.Writer
-	stderr  io.Writer
+	// cacheDir is fleetc's cache root; "" when caching is off.
+	cacheDir string
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 func readGlobals(cmd *cobra.Command) (*globals, error) {
@@ -28,6 +30,7 @@ func readGlobals(cmd *cobra.Command) (*globals, error) {
 	formatFlag, _ := f.GetString("format")
 	workers, _ := f.GetInt("workers")
 	quiet, _ := f.GetBool("quiet")
+	cacheFlag, _ := f.GetString("cache-dir")
 	format, err := diag.ParseFormat(formatFlag)
 	if err != nil {
 		return nil, usageError{err}
@@ -39,13 +42,18 @@ func readGlobals(cmd *cobra.Command) (*globals, error) {
 	if err != nil {
 		return nil, err
 	}
+	cacheDir, err := cacheRoot(cacheFlag)
+	if err != nil {
+		return nil, err
+	}
 	return &globals{
-		root:    root,
-		format:  format,
-		workers: workers,
-		quiet:   quiet || format == diag.JSON,
-		stdout:  cmd.OutOrStdout(),
-		stderr:  cmd.ErrOrStderr(),
+		cacheDir: cacheDir,
+		root:     root,
+		format:   format,
+		workers:  workers,
+		quiet:    quiet || format == diag.JSON,
+		stdout:   cmd.OutOrStdout(),
+		stderr:   cmd.ErrOrStderr(),
 	}, nil
 }
 
@@ -111,4 +119,25 @@ func parseNow(s string) (time.Time, error) {
 		return time.Time{}, usagef("--now %q: want RFC 3339, e.g. 2026-11-24T03:00:00Z", s)
 	}
 	return t.UTC(), nil
+}
+
+// cacheRoot resolves --cache-dir: "off" disables the cache, "" means the
+// user cache directory (XDG_CACHE_HOME or ~/.cache on Linux) + /fleetc.
+// Without a home directory the cache is simply off.
+func cacheRoot(flag string) (string, error) {
+	switch flag {
+	case "off":
+		return "", nil
+	case "":
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return "", nil
+		}
+		return filepath.Join(dir, "fleetc"), nil
+	}
+	abs, err := filepath.Abs(flag)
+	if err != nil {
+		return "", fmt.Errorf("--cache-dir: %w", err)
+	}
+	return abs, nil
 }

@@ -89,6 +89,7 @@ verdicts named by compile/plan --fail-on (e.g. --fail-on deny,defer);
 	root.PersistentFlags().String("format", "text", "output format: text, json or github (GitHub Actions annotations)")
 	root.PersistentFlags().Int("workers", 0, "parallel workers (default: number of CPUs)")
 	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr")
+	root.PersistentFlags().String("cache-dir", "", "fleetc's cache: evaluated CUE per file content hash, deploy repo clones (default: <user cache dir>/fleetc; \"off\" disables)")
 	root.AddCommand(
 		newValidateCmd(),
 		newCompileCmd(),

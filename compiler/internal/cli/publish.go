@@ -34,7 +34,7 @@ request's title and body are refreshed. When another CI run pushed in
 between, publish fetches its commit and commits the same tree on top of it
 (never a force-push over unseen work), retrying with backoff.
 
-A bare clone is kept in --cache-dir so repeated publishes fetch and push only
+A bare clone is kept under --cache-dir (or --clone-dir) so repeated publishes fetch and push only
 what is new. Tokens come from the environment (FLEETC_TOKEN, else
 GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN) and are never printed; over HTTPS
 git sends the token too. --provider git pushes without a merge request.`,
@@ -53,7 +53,7 @@ git sends the token too. --provider git pushes without a merge request.`,
 	fl.StringVar(&f.branch, "branch", "fleetc/rollout", "the rollout branch publish commits to")
 	fl.StringVar(&f.provider, "provider", "", "github, gitlab, gitea or git (push only) (default: from the URL's host, else git)")
 	fl.StringVar(&f.messageFile, "message-file", "", "commit message file (default: a summary of the change)")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "bare clone reused between runs (default: <user cache dir>/fleetc/repos/<hash of URL>)")
+	fl.StringVar(&f.cacheDir, "clone-dir", "", "bare clone of the deploy repo reused between runs (default: <--cache-dir>/repos/<hash of URL>)")
 	fl.StringVar(&f.author, "author", "", `commit author and committer "Name <email>" (default: $FLEETC_AUTHOR, else "fleetc <fleetc@localhost>")`)
 	fl.StringVar(&f.date, "date", "", "commit time, RFC 3339 (default: now); pass the compile's --now so reruns give the same commit")
 	fl.IntVar(&f.attempts, "attempts", 5, "push attempts when another run moved the branch in between")
@@ -66,7 +66,7 @@ func (f *publishFlags) options(g *globals) (publish.Options, error) {
 	}
 	opts := publish.Options{
 		Dir: f.dir, RepoURL: f.repo, Base: f.base, Branch: f.branch, Provider: f.provider,
-		CacheDir: f.cacheDir, Attempts: f.attempts, Getenv: os.Getenv, Progress: g.progress(),
+		CacheDir: f.cloneDir(g), Attempts: f.attempts, Getenv: os.Getenv, Progress: g.progress(),
 	}
 	author := f.author
 	if author == "" {
@@ -130,4 +130,13 @@ func runPublish(cmd *cobra.Command, f *publishFlags) error {
 		fmt.Fprintf(g.stdout, "skipped: %s\n", res.Skipped)
 	}
 	return nil
+}
+
+// cloneDir is --clone-dir, else the clone under fleetc's cache root, else
+// (cache off) publish's own default.
+func (f *publishFlags) cloneDir(g *globals) string {
+	if f.cacheDir != "" || g.cacheDir == "" {
+		return f.cacheDir
+	}
+	return publish.CloneDir(g.cacheDir, f.repo)
 }

@@ -125,7 +125,7 @@ func runSignoff(cmd *cobra.Command, g *globals, f *signoffFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	fleet, diags, err := load.Load(cmd.Context(), load.Options{Root: g.root, Workers: g.workers})
+	fleet, diags, err := load.Load(cmd.Context(), load.Options{Root: g.root, Workers: g.workers, CacheDir: g.cacheDir})
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}

@@ -30,7 +30,7 @@ relative to the monorepo root. Exit 1 when there is any error.`,
 			if err != nil {
 				return err
 			}
-			res, err := compiler.Analyze(cmd.Context(), compiler.Options{Root: g.root, Workers: g.workers, Progress: g.progress()})
+			res, err := compiler.Analyze(cmd.Context(), compiler.Options{Root: g.root, Workers: g.workers, CacheDir: g.cacheDir, Progress: g.progress()})
 			if err != nil {
 				return err
 			}

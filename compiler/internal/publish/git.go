@@ -112,14 +112,20 @@ func openCache(ctx context.Context, dir, repoURL string, auth []string, secrets 
 	return g, nil
 }
 
-// DefaultCacheDir is where the bare clone of repoURL lives unless
-// --cache-dir says otherwise: <user cache dir>/fleetc/repos/<hash of URL>.
+// DefaultCacheDir is where the bare clone of repoURL lives unless told
+// otherwise: <user cache dir>/fleetc/repos/<hash of URL>.
 func DefaultCacheDir(repoURL string) (string, error) {
 	root, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("cache dir: %w", err)
 	}
-	return filepath.Join(root, "fleetc", "repos", cacheKey(repoURL)), nil
+	return CloneDir(filepath.Join(root, "fleetc"), repoURL), nil
+}
+
+// CloneDir is where the bare clone of repoURL lives under fleetc's cache
+// root (fleetc --cache-dir): <root>/repos/<hash of URL>.
+func CloneDir(cacheRoot, repoURL string) string {
+	return filepath.Join(cacheRoot, "repos", cacheKey(repoURL))
 }
 
 // cacheKey names a repository's cache by its URL without credentials.
