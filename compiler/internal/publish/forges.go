@@ -9,13 +9,20 @@ import (
 	"strings"
 
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/forge/gitea"
+	"github.com/fleetc/fleetc/compiler/internal/forge/github"
+	"github.com/fleetc/fleetc/compiler/internal/forge/gitlab"
 )
 
 // newForge holds the forge constructors by provider name. This map is the
 // one place the forge implementations (packages under compiler/internal/
 // forge/) are wired in: github, gitlab and gitea. A provider missing here
 // is reported as not built in.
-var newForge = map[string]func(repoURL string, token string) (forge.Forge, error){}
+var newForge = map[string]func(repoURL string, token string) (forge.Forge, error){
+	"github": func(repoURL, token string) (forge.Forge, error) { return github.New(repoURL, token) },
+	"gitlab": func(repoURL, token string) (forge.Forge, error) { return gitlab.New(repoURL, token) },
+	"gitea":  func(repoURL, token string) (forge.Forge, error) { return gitea.New(repoURL, token) },
+}
 
 // Providers are the accepted --provider values; git pushes without a
 // merge request.
