@@ -307,13 +307,16 @@ func Recover(dir string) error {
 		return fmt.Errorf("journal %s: %w", j, err)
 	}
 	os.Remove(filepath.Join(dir, filepath.FromSlash(indexPath)))
-	if _, err := os.Lstat(filepath.Join(j, "abort")); err == nil {
-		err = rollBack(dir, j, ops)
+	// An abort mark means the apply failed and began putting the old files
+	// back: finish that. Otherwise the plan was committed: roll forward.
+	var recoverErr error
+	if _, statErr := os.Lstat(filepath.Join(j, "abort")); statErr == nil {
+		recoverErr = rollBack(dir, j, ops)
 	} else {
-		err = applyOps(dir, j, ops)
+		recoverErr = applyOps(dir, j, ops)
 	}
-	if err != nil {
-		return fmt.Errorf("recover journal: %w", err)
+	if recoverErr != nil {
+		return fmt.Errorf("recover journal: %w", recoverErr)
 	}
 	return os.RemoveAll(j)
 }

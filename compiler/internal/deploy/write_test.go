@@ -373,3 +373,33 @@ func TestTreePaths(t *testing.T) {
 		t.Errorf("Paths %v Bytes %d", tr.Paths(), tr.Bytes())
 	}
 }
+
+// A journal whose committed plan cannot be applied must make Recover (and
+// so the next Write) fail, never report success over a half-applied tree.
+func TestRecoverReportsApplyFailure(t *testing.T) {
+	dir := t.TempDir()
+	j := filepath.Join(dir, filepath.FromSlash(journalPath))
+	if err := os.MkdirAll(filepath.Join(j, "new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(j, "new", numbered(0)), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// "blocker" is a file, so clusters/blocker/ cannot be created.
+	if err := os.MkdirAll(filepath.Join(dir, "clusters"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "clusters", "blocker"), []byte("file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(j, "plan"), []byte("P 0 0 clusters/blocker/kustomization.yaml\nend\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Recover(dir)
+	if err == nil || !strings.Contains(err.Error(), "recover journal") {
+		t.Fatalf("Recover = %v, want a recover journal error", err)
+	}
+	if _, statErr := os.Stat(j); statErr != nil {
+		t.Errorf("the journal must stay for the next attempt: %v", statErr)
+	}
+}
