@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/bench"
 )
@@ -29,7 +30,10 @@ func main() {
 	flag.StringVar(&cfg.work, "work", "/tmp/fleetc-bench", "work directory (fleets, trees, caches)")
 	flag.StringVar(&cfg.out, "out", "", "also write the report to this file")
 	flag.BoolVar(&cfg.anchors, "anchors", true, "measure the naive anchors")
+	flag.DurationVar(&cfg.anchorLimit, "anchor-timeout", 4*time.Minute, "kill a naive anchor that runs longer")
+	rssGiB := flag.Int64("anchor-max-rss-gib", 12, "kill a naive anchor whose resident memory grows past this")
 	flag.Parse()
+	cfg.anchorRSS = *rssGiB << 20
 	if err := run(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetc-bench:", err)
 		os.Exit(2)

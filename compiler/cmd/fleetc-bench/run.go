@@ -27,6 +27,9 @@ type config struct {
 	work    string
 	out     string
 	anchors bool
+	// Limits for the anchors run as processes (whole-inventory CUE).
+	anchorLimit time.Duration
+	anchorRSS   int64 // KiB
 }
 
 // now is the benchmark's pinned compile clock (inside most windows).
@@ -225,11 +228,16 @@ func (b *sizeBench) run(ctx context.Context, report *bytes.Buffer) error {
 func (b *sizeBench) anchors(ctx context.Context, fleet string) error {
 	cue := row{name: "anchor: whole inventory as one CUE value (cue export)"}
 	for range b.cfg.runs {
-		s, _, err := b.timed(nil, b.self, "anchor", "cue", fleet)
+		s, killed, err := guarded(b.cfg.anchorLimit, b.cfg.anchorRSS, b.self, "anchor", "cue", fleet)
 		if err != nil {
 			return err
 		}
 		cue.samples = append(cue.samples, s)
+		if killed != "" {
+			// Once over a limit it will be again: one run says enough.
+			cue.note = "did not finish: killed " + killed + "; the time is a lower bound"
+			break
+		}
 	}
 	b.rows = append(b.rows, cue)
 
@@ -275,7 +283,12 @@ func (b *sizeBench) write(w *bytes.Buffer) {
 		}
 		note := r.note
 		if strings.HasPrefix(r.name, "anchor") && coldWall > 0 {
-			note += fmt.Sprintf("; %.1f× fleetc's cold compile", m.wall.Seconds()/coldWall.Seconds())
+			ratio := fmt.Sprintf("%.1f× fleetc's cold compile", m.wall.Seconds()/coldWall.Seconds())
+			if note == "" {
+				note = ratio
+			} else {
+				note += "; " + ratio
+			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.name, secs(m.wall), rss, strings.Join(runs, ", "), note)
 	}
@@ -331,7 +344,8 @@ func packSize(tree, gitDir string) (string, error) {
 	env := append(os.Environ(), "GIT_DIR="+gitDir, "GIT_WORK_TREE="+tree,
 		"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@localhost", "GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@localhost")
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "bench"}, {"gc", "-q"}} {
-		cmd := exec.Command("git", args...)
+		// No automatic gc behind our back: it would race the explicit one.
+		cmd := exec.Command("git", append([]string{"-c", "gc.auto=0"}, args...)...)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("git %s: %v\n%s", args[0], err, out)
@@ -376,4 +390,63 @@ func tail(s string) string {
 		return "…" + s[len(s)-2000:]
 	}
 	return s
+}
+
+// guarded runs a command, sampling its resident memory, and kills it when
+// it runs longer than limit or grows past maxRSS (KiB): the naive anchors
+// can take longer than the machine has memory for. killed says why.
+func guarded(limit time.Duration, maxRSS int64, name string, args ...string) (sample, string, error) {
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sample{}, "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var peak int64
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return sample{}, "", fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail(stderr.String()))
+			}
+			return sample{wall: time.Since(start), rss: peak}, "", nil
+		case <-tick.C:
+			if rss := procRSS(cmd.Process.Pid); rss > peak {
+				peak = rss
+			}
+			elapsed := time.Since(start)
+			why := ""
+			switch {
+			case elapsed > limit:
+				why = fmt.Sprintf("after %s", secs(elapsed))
+			case peak > maxRSS:
+				why = fmt.Sprintf("at %s resident after %s", mib(peak*1024), secs(elapsed))
+			}
+			if why != "" {
+				cmd.Process.Kill()
+				<-done
+				return sample{wall: elapsed, rss: peak}, why, nil
+			}
+		}
+	}
+}
+
+// procRSS is a process's resident set in KiB (0 when unknown).
+func procRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

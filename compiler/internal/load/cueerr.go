@@ -11,6 +11,7 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
+	"github.com/fleetc/fleetc/compiler/internal/suggest"
 )
 
 // errGroup is every CUE error reported for one field path. CUE reports a
@@ -254,7 +255,7 @@ func (c *errorConverter) unknownField(path []seg) string {
 		if cand == name {
 			continue
 		}
-		if d := editDistance(name, cand); d < bestDist {
+		if d := suggest.Distance(name, cand); d < bestDist {
 			best, bestDist = cand, d
 		}
 	}
@@ -274,27 +275,6 @@ func cuePath(p []seg) cue.Path {
 		}
 	}
 	return cue.MakePath(sels...)
-}
-
-// editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // syntaxDiags reports parse and compile errors at their positions.

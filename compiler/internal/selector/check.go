@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/compiler/internal/suggest"
 )
 
 // Problem is one thing wrong with a selector. Path is relative to the
@@ -105,7 +106,7 @@ func closestKey(k string) string {
 		if strings.EqualFold(n, k) {
 			return n
 		}
-		if d := editDistance(strings.ToLower(k), strings.ToLower(n)); d < bestD {
+		if d := suggest.Distance(strings.ToLower(k), strings.ToLower(n)); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -113,25 +114,4 @@ func closestKey(k string) string {
 		return LabelPrefix + k[len("labels."):]
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fleetc/fleetc/compiler/internal/model"
 	"github.com/fleetc/fleetc/compiler/internal/selector"
+	"github.com/fleetc/fleetc/compiler/internal/suggest"
 )
 
 // Explanation answers "why is app X (not) on store Y".
@@ -238,7 +239,7 @@ func closeNames(name string, n int, at func(int) string) []string {
 			if abs(len(c)-len(name)) > limit {
 				continue
 			}
-			if d := editDistance(name, c); d <= limit {
+			if d := suggest.Distance(name, c); d <= limit {
 				cs = append(cs, cand{c, d})
 			}
 		}
@@ -258,27 +259,6 @@ func abs(x int) int {
 		return -x
 	}
 	return x
-}
-
-// editDistance is the Levenshtein distance between a and b in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // String renders the explanation for people, one fact a line.
