@@ -38,6 +38,7 @@ policy-test: build
 GOLDEN_PKGS := ./compiler ./compiler/internal/cli ./compiler/internal/load ./compiler/internal/publish
 golden:
 	$(GO) test $(GOLDEN_PKGS) -count=1 -update
+	FLEETC_UPDATE_GOLDEN=1 $(GO) test ./compiler/internal/forge/github -count=1 -run TestPublishSampleToGitHub
 
 lint:
 	@test -z "$$(gofmt -l compiler agent schemas policies 2>/dev/null)" || { gofmt -l compiler agent schemas policies; echo "gofmt: files above need formatting"; exit 1; }
