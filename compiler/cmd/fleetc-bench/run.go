@@ -210,6 +210,10 @@ func (b *sizeBench) run(ctx context.Context, report *bytes.Buffer) error {
 	}
 	b.rows = append(b.rows, explain)
 
+	if err := b.publishRows(env, bump, compile); err != nil {
+		return err
+	}
+
 	pack, err := packSize(b.path("deploy"), b.path("pack.git"))
 	if err != nil {
 		return err
@@ -222,6 +226,51 @@ func (b *sizeBench) run(ctx context.Context, report *bytes.Buffer) error {
 		}
 	}
 	b.write(report)
+	return nil
+}
+
+// publishRows measures fleetc publish to a git http-backend server on
+// loopback: the deploy tree as it stands as the repository's first commit,
+// then the change of one more app bump (compile, then publish the branch).
+func (b *sizeBench) publishRows(env []string, bump func(int) error, compile func(string) []string) error {
+	srv, err := startGitServer(b.path("git-server"))
+	if err != nil {
+		return err
+	}
+	defer srv.srv.Close()
+	if err := os.MkdirAll(srv.root, 0o755); err != nil {
+		return err
+	}
+	repo, err := srv.newRepo("deploy.git")
+	if err != nil {
+		return err
+	}
+	publish := func(base, branch string) (sample, error) {
+		s, _, err := b.timed(env, b.bin, "-q", "--format", "json", "publish", "--dir", b.path("deploy"), "--repo", repo,
+			"--provider", "git", "--base", base, "--branch", branch, "--clone-dir", b.path("clone.git"))
+		return s, err
+	}
+	os.RemoveAll(b.path("clone.git"))
+	first, err := publish("seed", "main")
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, row{name: "publish the whole tree as the first commit (git http-backend on loopback)", samples: []sample{first}})
+	change := row{name: "publish one app's version bump (the resulting change)"}
+	for i := range b.cfg.runs {
+		if err := bump(2*b.cfg.runs + i); err != nil {
+			return err
+		}
+		if _, _, err := b.timed(env, b.bin, compile("compile")...); err != nil {
+			return err
+		}
+		s, err := publish("main", "fleetc/rollout")
+		if err != nil {
+			return err
+		}
+		change.samples = append(change.samples, s)
+	}
+	b.rows = append(b.rows, change)
 	return nil
 }
 
