@@ -46,8 +46,9 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
 
-# Benchmarks at 2,000, 10,000 and 60,000 stores × 20 apps with the naive
-# anchors measured in the same run (docs/perf.md). ~20 minutes on 2 cores.
+# Benchmarks at 2,000, 10,000 and 60,000 stores × 20 apps — compile, plan,
+# explain, publish to a loopback git server — with the naive anchors
+# measured in the same run (docs/perf.md). ~30 minutes on 2 cores.
 BENCH_SIZES ?= 2000,10000,60000
 bench:
 	$(GO) run ./compiler/cmd/fleetc-bench -sizes $(BENCH_SIZES) -runs 3 -out docs/perf-latest.md
