@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/bench"
+	"github.com/fleetc/fleetc/compiler/internal/gitserve"
 	"github.com/fleetc/fleetc/compiler/internal/load"
 	"github.com/fleetc/fleetc/compiler/internal/target"
 )
@@ -233,15 +234,12 @@ func (b *sizeBench) run(ctx context.Context, report *bytes.Buffer) error {
 // loopback: the deploy tree as it stands as the repository's first commit,
 // then the change of one more app bump (compile, then publish the branch).
 func (b *sizeBench) publishRows(env []string, bump func(int) error, compile func(string) []string) error {
-	srv, err := startGitServer(b.path("git-server"))
+	srv, err := gitserve.Start(b.path("git-server"))
 	if err != nil {
 		return err
 	}
-	defer srv.srv.Close()
-	if err := os.MkdirAll(srv.root, 0o755); err != nil {
-		return err
-	}
-	repo, err := srv.newRepo("deploy.git")
+	defer srv.Close()
+	repo, err := srv.NewRepo("deploy.git")
 	if err != nil {
 		return err
 	}

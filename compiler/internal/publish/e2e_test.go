@@ -87,7 +87,7 @@ func TestPublishFromCheckout(t *testing.T) {
 	if !containsLine(progress, "tree: ") || !strings.Contains(strings.Join(progress, "\n"), "unchanged files known from the checkout's index") {
 		t.Errorf("the checkout's index was not used:\n%s", strings.Join(progress, "\n"))
 	}
-	diff := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "diff", "--name-only", first.Commit, res.Commit)
+	diff := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "diff", "--name-only", first.Commit, res.Commit)
 	if diff != changed {
 		t.Fatalf("commit changes %q, want %q", diff, changed)
 	}
@@ -115,7 +115,7 @@ func TestPublishFromCheckout(t *testing.T) {
 	if !again.Pushed || again.Parent != res.Commit {
 		t.Fatalf("fallback publish = %+v, want a commit on %s", again, res.Commit)
 	}
-	if got := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "show", again.Commit+":releases/only-here.txt"); got != "x" {
+	if got := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "show", again.Commit+":releases/only-here.txt"); got != "x" {
 		t.Errorf("only-here.txt = %q", got)
 	}
 	if strings.Contains(strings.Join(progress, "\n"), "checkout's index") {

@@ -33,7 +33,7 @@ func TestPublishLarge(t *testing.T) {
 	dirs := strings.Split(env, ",")
 	srv := startGitServer(t)
 	repo := srv.newRepo(t, "deploy.git")
-	bare := filepath.Join(srv.root, "deploy.git")
+	bare := filepath.Join(srv.s.Root, "deploy.git")
 	ctx := context.Background()
 	logger := func(stage string, took time.Duration, detail string) {
 		t.Logf("  %-7s %6.2fs  %s", stage, took.Seconds(), detail)

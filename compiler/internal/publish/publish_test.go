@@ -53,7 +53,7 @@ func TestPublishEmptyRepoThenChangeThenNothingNew(t *testing.T) {
 	if !strings.Contains(first.Skipped, "provider git: pushed only") {
 		t.Errorf("skipped = %q, want the MR step named as skipped", first.Skipped)
 	}
-	msg := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "log", "-1", "--format=%an <%ae>|%ct|%s", first.Commit)
+	msg := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "log", "-1", "--format=%an <%ae>|%ct|%s", first.Commit)
 	if want := "fleetc <fleetc@localhost>|1795510800|" + first.Subject; msg != want {
 		t.Errorf("commit = %q, want %q", msg, want)
 	}
@@ -67,11 +67,11 @@ func TestPublishEmptyRepoThenChangeThenNothingNew(t *testing.T) {
 	if !second.Pushed || second.Parent != first.Commit || second.Commit == first.Commit {
 		t.Fatalf("second publish = %+v, want a commit on %s", second, first.Commit)
 	}
-	log := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "rev-list", "fleetc/rollout")
+	log := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "rev-list", "fleetc/rollout")
 	if want := second.Commit + "\n" + first.Commit; log != want {
 		t.Fatalf("branch history:\n%s\nwant:\n%s", log, want)
 	}
-	files := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "diff", "--name-only", first.Commit, second.Commit)
+	files := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "diff", "--name-only", first.Commit, second.Commit)
 	if files != changed {
 		t.Errorf("second commit changes %q, want only the edited file", files)
 	}
@@ -157,12 +157,12 @@ func TestPublishRace(t *testing.T) {
 	if !resB.Pushed || resB.Attempts != 2 || resB.Parent != resA.Commit || len(pushes) != 2 {
 		t.Fatalf("B = %+v after pushes %v, want attempt 2 on A's commit %s", resB, pushes, resA.Commit)
 	}
-	log := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "rev-list", "fleetc/rollout")
+	log := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "rev-list", "fleetc/rollout")
 	if want := strings.Join([]string{resB.Commit, resA.Commit, seed.Commit}, "\n"); log != want {
 		t.Fatalf("history:\n%s\nwant B, A, seed:\n%s", log, want)
 	}
 	// B's commit is B's full tree: A's edit is not merged into it.
-	if got := gitRun(t, "", "--git-dir", filepath.Join(srv.root, "deploy.git"), "rev-parse", resB.Commit+"^{tree}"); got != resB.Tree {
+	if got := gitRun(t, "", "--git-dir", filepath.Join(srv.s.Root, "deploy.git"), "rev-parse", resB.Commit+"^{tree}"); got != resB.Tree {
 		t.Errorf("B's commit has tree %s, want its own %s", got, resB.Tree)
 	}
 	if !containsLine(progress, "push: fleetc/rollout moved on the remote") {
@@ -218,7 +218,7 @@ func TestPublishAfterMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Merge: main moves to the branch head plus a merge-like commit of its own.
-	bare := filepath.Join(srv.root, "deploy.git")
+	bare := filepath.Join(srv.s.Root, "deploy.git")
 	tree := gitRun(t, "", "--git-dir", bare, "rev-parse", first.Commit+"^{tree}")
 	merge := gitRunEnv(t, []string{"GIT_AUTHOR_NAME=m", "GIT_AUTHOR_EMAIL=m@x", "GIT_COMMITTER_NAME=m", "GIT_COMMITTER_EMAIL=m@x"},
 		"--git-dir", bare, "commit-tree", tree, "-p", first.Commit, "-m", "Merge fleetc/rollout")
@@ -370,7 +370,7 @@ func TestPublishErrorsDoNotLeakToken(t *testing.T) {
 		}
 	})
 	t.Run("git refusal", func(t *testing.T) {
-		opts := testOptions(t, sampleTree(t), srv.url+"/missing.git")
+		opts := testOptions(t, sampleTree(t), srv.s.URL+"/missing.git")
 		opts.Getenv = env
 		_, err := Publish(ctx, opts)
 		if err == nil || strings.Contains(err.Error(), token) {

@@ -2,10 +2,6 @@ package publish
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,68 +11,31 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/compiler"
+	"github.com/fleetc/fleetc/compiler/internal/gitserve"
 )
 
-// gitServer is a real git smart-HTTP server on loopback: git http-backend
-// behind net/http/cgi, serving bare repositories under root.
-type gitServer struct {
-	root string
-	url  string
-}
+// gitServer is a real git smart-HTTP server on loopback (package
+// gitserve: git http-backend behind net/http/cgi).
+type gitServer struct{ s *gitserve.Server }
 
 func startGitServer(t *testing.T) *gitServer {
 	t.Helper()
-	gitPath, err := exec.LookPath("git")
+	s, err := gitserve.Start(t.TempDir())
 	if err != nil {
 		t.Skip("git is not installed")
 	}
-	root := t.TempDir()
-	h := &cgi.Handler{
-		Path: gitPath,
-		Args: []string{"http-backend"},
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "REMOTE_USER=fleetc-test"},
-		// http-backend's complaints (a missing repository) are expected
-		// in some tests; the client side reports them.
-		Stderr: io.Discard,
-	}
-	srv := httptest.NewServer(unchunk(h))
-	t.Cleanup(srv.Close)
-	return &gitServer{root: root, url: srv.URL}
-}
-
-// unchunk buffers chunked request bodies (git sends packs over 1 MiB
-// chunked), which net/http/cgi refuses, into a temporary file with a
-// Content-Length.
-func unchunk(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.TransferEncoding) > 0 {
-			f, err := os.CreateTemp("", "fleetc-git-body-")
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			defer os.Remove(f.Name())
-			defer f.Close()
-			n, err := io.Copy(f, r.Body)
-			if err == nil {
-				_, err = f.Seek(0, io.SeekStart)
-			}
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body, r.ContentLength, r.TransferEncoding = f, n, nil
-		}
-		h.ServeHTTP(w, r)
-	})
+	t.Cleanup(func() { s.Close() })
+	return &gitServer{s}
 }
 
 // newRepo creates an empty bare repository and returns its URL.
-func (s *gitServer) newRepo(t *testing.T, name string) string {
+func (g *gitServer) newRepo(t *testing.T, name string) string {
 	t.Helper()
-	gitRun(t, "", "init", "-q", "--bare", filepath.Join(s.root, name))
-	gitRun(t, "", "--git-dir", filepath.Join(s.root, name), "config", "http.receivepack", "true")
-	return s.url + "/" + name
+	url, err := g.s.NewRepo(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
 }
 
 // gitRun runs git and returns its trimmed stdout.
