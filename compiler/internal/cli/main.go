@@ -42,6 +42,7 @@ func Main() int {
 // Run runs fleetc with args, writing to stdout and stderr, and returns the
 // exit code. Tests call it in-process.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	defer startProfiles(stderr)()
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
