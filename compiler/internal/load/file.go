@@ -85,6 +85,20 @@ func evalFile(s *schema, rel string, src []byte) fileResult {
 		r.Diags = syntaxDiags(rel, err)
 		return r
 	}
+	stores, built, ok := fastStores(s, f, src)
+	if ok {
+		fastFiles.Add(1)
+		r.attach(&fileJSON{Stores: stores}, f)
+		r.checkFile(f)
+		return r
+	}
+	if built {
+		f, err = parser.ParseFile(rel, src)
+	}
+	if err != nil {
+		r.Diags = syntaxDiags(rel, err) // parsed a moment ago; cannot happen
+		return r
+	}
 	v, diags, failed := validate(s, rel, src, f)
 	r.Diags = diags
 	var fj fileJSON

@@ -154,6 +154,9 @@ func tuneGC() (restore func()) {
 // evaluations counts evalFile calls, for tests of the cache.
 var evaluations atomic.Int64
 
+// fastFiles counts files the store fast path (fast.go) decoded, for tests.
+var fastFiles atomic.Int64
+
 // evalFiles evaluates files on opts.Workers goroutines, largest first so
 // a big file does not start last; results keep the order of files
 // whatever order they finish in.
