@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the sample fleet")
@@ -122,8 +125,19 @@ func TestGoldenSampleFleet(t *testing.T) {
 	if profile == "" || !strings.Contains(il, "name: pos\n") || strings.Contains(il, "drive-thru-vision") {
 		t.Errorf("an Illinois store must run pos and never drive-thru-vision (BIPA):\n%s", il)
 	}
-	if !strings.Contains(string(got[DecisionsPath]), `"store":"us-il-chicago-0102","app":"drive-thru-vision","ring":"pilot","kind":"install","to":"0.9.3","verdict":"deny","rules":["legal.deny_bipa"`) {
+	decisions, err := gate.DecodeJSONL(bytes.NewReader(got[DecisionsPath]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bipa := slices.IndexFunc(decisions, func(d gate.Decision) bool {
+		return d.Store == "us-il-chicago-0102" && d.App == "drive-thru-vision" && d.Ring == "pilot" && d.Kind == policy.Install &&
+			d.To == "0.9.3" && d.Verdict == policy.Deny && len(d.Rules) > 0 && d.Rules[0] == "legal.deny_bipa"
+	})
+	if bipa < 0 {
 		t.Errorf("decisions.jsonl lacks the BIPA deny of us-il-chicago-0102")
+	}
+	if lines := bytes.Count(got[DecisionsPath], []byte("\n")); lines*2 > len(decisions) {
+		t.Errorf("decisions.jsonl has %d lines for %d decisions: not grouped", lines, len(decisions))
 	}
 	if _, ok := got["clusters/us-ca-los-angeles-0332/kustomization.yaml"]; !ok {
 		t.Errorf("a store deferred on its first compile still gets its (empty) entry point")

@@ -11,9 +11,10 @@ import (
 // DecisionsPath is where the decisions of the last compile live.
 const DecisionsPath = ".fleetc/decisions.jsonl"
 
-// addDecisions writes one JSON line per recorded decision into the tree
-// (the same bytes encoding/json writes, at a fraction of its cost for the
-// million lines of a first compile at fleet scale).
+// addDecisions writes the recorded decisions into the tree, a JSON line
+// per group of stores whose decisions are otherwise equal (the format is
+// gate.AppendJSONL's): a first compile at fleet scale records a million
+// decisions but only a few thousand distinct ones.
 func addDecisions(t *deploy.Tree, ds []gate.Decision) error {
 	t.Files[DecisionsPath] = gate.AppendJSONL(nil, ds)
 	return nil

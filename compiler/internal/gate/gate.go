@@ -34,7 +34,9 @@ type Options struct {
 }
 
 // Decision is one recorded verdict: a pair whose version or variant would
-// change, or a deny. A line of .fleetc/decisions.jsonl.
+// change, or a deny. .fleetc/decisions.jsonl has a line per group of
+// decisions that differ only in their store (AppendJSONL); the json tags
+// are the line format fleetc wrote before, one decision a line.
 type Decision struct {
 	Store   string            `json:"store"`
 	App     string            `json:"app"`

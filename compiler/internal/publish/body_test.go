@@ -1,7 +1,9 @@
 package publish
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -282,16 +284,68 @@ func FuzzParseSignature(f *testing.F) {
 }
 
 func TestParseDecisions(t *testing.T) {
-	ds, err := ParseDecisions([]byte(`{"store":"s1","app":"pos","verdict":"defer","until":"2026-11-24T10:00:00Z"}` + "\n\n" +
-		`{"store":"s2","app":"kds","verdict":"deny","reasons":[{"rule":"legal.x","verdict":"deny","msg":"m","pos":{"file":"p.rego","line":3,"col":1}}]}` + "\n"))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		in   string
+	}{
+		{"a line per group", `{"stores":["s2"],"app":"kds","verdict":"deny","reasons":[{"rule":"legal.x","verdict":"deny","msg":"m","pos":{"file":"p.rego","line":3,"col":1}}]}` + "\n\n" +
+			`{"stores":["s1"],"app":"pos","verdict":"defer","until":"2026-11-24T10:00:00Z"}` + "\n"},
+		{"a line per decision (older fleetc)", `{"store":"s1","app":"pos","verdict":"defer","until":"2026-11-24T10:00:00Z"}` + "\n\n" +
+			`{"store":"s2","app":"kds","verdict":"deny","reasons":[{"rule":"legal.x","verdict":"deny","msg":"m","pos":{"file":"p.rego","line":3,"col":1}}]}` + "\n"},
 	}
-	if len(ds) != 2 || ds[0].Until == nil || !ds[0].Until.Equal(testDate.Add(time.Hour)) || ds[1].Reasons[0].Pos.String() != "p.rego:3:1" {
-		t.Fatalf("decisions = %+v", ds)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ds, err := ParseDecisions([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != 2 || ds[0].Store != "s1" || ds[0].Until == nil || !ds[0].Until.Equal(testDate.Add(time.Hour)) ||
+				ds[1].Store != "s2" || ds[1].Reasons[0].Pos.String() != "p.rego:3:1" {
+				t.Fatalf("decisions = %+v", ds)
+			}
+		})
 	}
 	if _, err := ParseDecisions([]byte("{\"store\":\"s1\"}\n{broken\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("err = %v, want line 2", err)
+	}
+}
+
+// A deploy repo may hold the decisions.jsonl of an older fleetc, a line
+// per decision: its merge request body is the one the grouped file gives.
+func TestBodyOldDecisionsFormat(t *testing.T) {
+	base, dir := sampleUpgrade(t)
+	next, err := deploy.ReadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grouped, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(DecisionsPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(grouped), `{"stores":[`) {
+		t.Fatalf("decisions.jsonl is not grouped: %.200s", grouped)
+	}
+	decisions, err := ParseDecisions(grouped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old bytes.Buffer
+	enc := json.NewEncoder(&old)
+	for i := len(decisions) - 1; i >= 0; i-- { // the reader orders them
+		if err := enc.Encode(&decisions[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fromOld, err := ParseDecisions(old.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromOld) != len(decisions) || bytes.Count(grouped, []byte("\n")) >= len(decisions) {
+		t.Fatalf("%d decisions from %d grouped lines, %d from the old format", len(decisions), bytes.Count(grouped, []byte("\n")), len(fromOld))
+	}
+	body := NewReport(base, next, decisions, StoreZone(dir, decisions)).Body()
+	if got := NewReport(base, next, fromOld, StoreZone(dir, fromOld)).Body(); got != body {
+		t.Errorf("body from the old format differs:\n%s\nwant\n%s", got, body)
 	}
 }
 

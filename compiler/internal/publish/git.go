@@ -339,7 +339,8 @@ func (g *gitCLI) commitTree(ctx context.Context, tree, parent, message string, s
 // errRejected; anything else (hooks, protection, network) is an error.
 func (g *gitCLI) push(ctx context.Context, commit, branch, expected string) (transfer, error) {
 	ref := "refs/heads/" + branch
-	// Files over 64 MiB (decisions.jsonl of a fleet's first compile) are
+	// Files over 64 MiB (the decisions.jsonl of a first compile as fleetc
+	// wrote it before grouping it, still in older deploy repos) are
 	// sent without a delta search, which would index the whole previous
 	// version; zlib level 1 compresses the pack about 3× faster than the
 	// default for a somewhat bigger transfer.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -152,8 +151,8 @@ func (r *Report) local(t time.Time, store string) string {
 
 // ReadDecisions reads DIR/.fleetc/decisions.jsonl. A missing file gives no
 // decisions; a line that does not decode is an error naming its line. The
-// file is streamed: a fleet's first compile records every pair (700 MB at
-// 60,000 stores × 20 apps).
+// file is streamed. Either format is read: a line per group of stores, or
+// a line per decision as older fleetc wrote (see gate.DecodeJSONL).
 func ReadDecisions(dir string) ([]gate.Decision, error) {
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(DecisionsPath)))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -166,31 +165,16 @@ func ReadDecisions(dir string) ([]gate.Decision, error) {
 	return DecodeDecisions(f)
 }
 
-// ParseDecisions decodes decisions.jsonl content, one decision a line.
+// ParseDecisions decodes decisions.jsonl content.
 func ParseDecisions(data []byte) ([]gate.Decision, error) {
 	return DecodeDecisions(bytes.NewReader(data))
 }
 
-// DecodeDecisions reads decisions.jsonl from r, one decision a line.
+// DecodeDecisions reads decisions.jsonl from r: one decision per (store,
+// app) pair, in store then app order, whatever the order of the lines.
+// The decisions of one line share their slices.
 func DecodeDecisions(r io.Reader) ([]gate.Decision, error) {
-	var out []gate.Decision
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var d gate.Decision
-		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("decisions line %d: %w", line, err)
-		}
-		out = append(out, d)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("decisions: %w", err)
-	}
-	return out, nil
+	return gate.DecodeJSONL(r)
 }
 
 // StoreZone returns a function that finds a store's timezone in the deploy

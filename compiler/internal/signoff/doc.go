@@ -1,7 +1,7 @@
 // Package signoff is fleetc's sign-off gate on the deploy merge request.
 //
 // A compile with --signoff propose renders changes that need sign-off and
-// records each decision in .fleetc/decisions.jsonl; a needs-signoff
+// records its decisions in .fleetc/decisions.jsonl; a needs-signoff
 // decision lists the teams whose sign-off it still misses. The gate reads
 // those decisions at the merge request's head commit, reads the latest
 // review per user from the forge, maps users to teams from the fleet, and

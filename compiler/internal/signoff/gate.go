@@ -2,7 +2,9 @@ package signoff
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -19,6 +21,8 @@ import (
 const DecisionsPath = ".fleetc/decisions.jsonl"
 
 // Requirements is what the decisions at a head ask of the merge request.
+// Counts are of (store, app) pairs: a line of decisions.jsonl that names
+// several stores counts once for each.
 type Requirements struct {
 	Decisions int            `json:"decisions"`
 	ByVerdict map[string]int `json:"by_verdict"`
@@ -27,8 +31,12 @@ type Requirements struct {
 	Teams map[string]int `json:"teams"`
 }
 
-// decisionLine is the part of a gate.Decision the sign-off gate reads.
+// decisionLine is the part of a decisions.jsonl line the sign-off gate
+// reads: the stores it names (a group, or the one store of a line older
+// fleetc wrote), the verdict and the teams.
 type decisionLine struct {
+	Store   *string        `json:"store"`
+	Stores  []string       `json:"stores"`
 	Verdict policy.Verdict `json:"verdict"`
 	Teams   []string       `json:"teams"`
 	Reasons []struct {
@@ -37,12 +45,29 @@ type decisionLine struct {
 	} `json:"reasons"`
 }
 
-// maxLine bounds one decision line (a decision with many reasons is a few KB).
-const maxLine = 4 << 20
+// pairs is how many (store, app) pairs the line decides. The gate reads
+// no store ids: a line that names none counts as one.
+func (d *decisionLine) pairs() (int, error) {
+	switch {
+	case d.Stores == nil:
+		return 1, nil
+	case d.Store != nil:
+		return 0, errors.New(`both "store" and "stores"`)
+	case len(d.Stores) == 0:
+		return 0, errors.New(`empty "stores"`)
+	}
+	return len(d.Stores), nil
+}
 
-// ReadDecisions reads decisions.jsonl, one JSON object per line, streaming.
-// A needs-signoff decision asks for the teams it lists as missing; one that
-// lists none falls back to the teams its needs-signoff reasons name.
+// maxLine bounds one decision line: a group names up to every store of
+// the fleet (60,000 store ids are about 1.5 MB).
+const maxLine = 256 << 20
+
+// ReadDecisions reads decisions.jsonl, one JSON object per line, streaming:
+// a line per group of stores whose decisions are equal, or a line per
+// decision as older fleetc wrote. A needs-signoff decision asks for the
+// teams it lists as missing; one that lists none falls back to the teams
+// its needs-signoff reasons name.
 func ReadDecisions(r io.Reader) (*Requirements, error) {
 	req := &Requirements{ByVerdict: map[string]int{}, Teams: map[string]int{}}
 	sc := bufio.NewScanner(r)
@@ -51,7 +76,7 @@ func ReadDecisions(r io.Reader) (*Requirements, error) {
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
-		if len(strings.TrimSpace(string(b))) == 0 {
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		var d decisionLine
@@ -61,8 +86,12 @@ func ReadDecisions(r io.Reader) (*Requirements, error) {
 		if d.Verdict == "" {
 			return nil, fmt.Errorf("decisions line %d: no verdict", line)
 		}
-		req.Decisions++
-		req.ByVerdict[string(d.Verdict)]++
+		n, err := d.pairs()
+		if err != nil {
+			return nil, fmt.Errorf("decisions line %d: %w", line, err)
+		}
+		req.Decisions += n
+		req.ByVerdict[string(d.Verdict)] += n
 		if d.Verdict != policy.NeedsSignoff {
 			continue
 		}
@@ -73,12 +102,12 @@ func ReadDecisions(r io.Reader) (*Requirements, error) {
 					teams = append(teams, r.Teams...)
 				}
 			}
-			slices.Sort(teams)
-			teams = slices.Compact(teams)
 		}
+		slices.Sort(teams)
+		teams = slices.Compact(teams)
 		for _, t := range teams {
 			if t != "" {
-				req.Teams[t]++
+				req.Teams[t] += n
 			}
 		}
 	}

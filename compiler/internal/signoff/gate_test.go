@@ -1,12 +1,17 @@
 package signoff
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
 const sampleDecisions = `{"store":"qc-laval-0210","app":"pos","ring":"pilot","kind":"install","to":"0.9.3","verdict":"needs-signoff","reasons":[{"rule":"signoff.signoff_new_jurisdiction","verdict":"needs-signoff","msg":"m","teams":["legal"]},{"rule":"signoff.signoff_ring_entry","verdict":"needs-signoff","msg":"m","teams":["franchise-relations"]}],"teams":["franchise-relations","legal"]}
@@ -15,6 +20,16 @@ const sampleDecisions = `{"store":"qc-laval-0210","app":"pos","ring":"pilot","ki
 
 {"store":"us-tx-austin-0001","app":"drive-thru-vision","verdict":"deny","reasons":[{"rule":"legal.deny_bipa","verdict":"deny"}]}
 {"store":"us-tx-austin-0002","app":"pos","verdict":"defer"}
+`
+
+// sampleGrouped is sampleDecisions as the grouped format writes them,
+// with more stores per line.
+const sampleGrouped = `{"stores":["qc-laval-0210","qc-laval-0211"],"app":"pos","ring":"pilot","kind":"install","to":"0.9.3","verdict":"needs-signoff","reasons":[{"rule":"signoff.signoff_new_jurisdiction","verdict":"needs-signoff","msg":"m","teams":["legal"]},{"rule":"signoff.signoff_ring_entry","verdict":"needs-signoff","msg":"m","teams":["franchise-relations"]}],"teams":["franchise-relations","legal"]}
+{"stores":["us-il-chicago-0101"],"app":"menu-boards","verdict":"needs-signoff","teams":["ops"]}
+{"stores":["us-il-chicago-0102","us-il-chicago-0103"],"app":"menu-boards","verdict":"needs-signoff","reasons":[{"verdict":"needs-signoff","teams":["ops"]},{"verdict":"defer","teams":["platform"]}]}
+
+{"stores":["us-tx-austin-0001"],"app":"drive-thru-vision","verdict":"deny","reasons":[{"rule":"legal.deny_bipa","verdict":"deny"}]}
+{"stores":["us-tx-austin-0002","us-tx-austin-0003","us-tx-austin-0004"],"app":"pos","verdict":"defer"}
 `
 
 func TestReadDecisions(t *testing.T) {
@@ -29,7 +44,24 @@ func TestReadDecisions(t *testing.T) {
 			want: &Requirements{Decisions: 5, ByVerdict: map[string]int{"needs-signoff": 3, "deny": 1, "defer": 1},
 				Teams: map[string]int{"franchise-relations": 1, "legal": 1, "ops": 2}},
 		},
+		{
+			name: "grouped", in: sampleGrouped,
+			want: &Requirements{Decisions: 9, ByVerdict: map[string]int{"needs-signoff": 5, "deny": 1, "defer": 3},
+				Teams: map[string]int{"franchise-relations": 2, "legal": 2, "ops": 3}},
+		},
+		{
+			name: "grouped and older lines mixed", in: sampleGrouped + sampleDecisions,
+			want: &Requirements{Decisions: 14, ByVerdict: map[string]int{"needs-signoff": 8, "deny": 2, "defer": 4},
+				Teams: map[string]int{"franchise-relations": 3, "legal": 3, "ops": 5}},
+		},
+		{
+			name: "a team listed twice counts once", in: `{"stores":["s1","s2"],"verdict":"needs-signoff","teams":["ops","ops"]}`,
+			want: &Requirements{Decisions: 2, ByVerdict: map[string]int{"needs-signoff": 2}, Teams: map[string]int{"ops": 2}},
+		},
 		{name: "empty", in: "", want: &Requirements{ByVerdict: map[string]int{}, Teams: map[string]int{}}},
+		{name: "empty stores", in: "{\"stores\":[],\"verdict\":\"allow\"}\n", err: `decisions line 1: empty "stores"`},
+		{name: "store and stores", in: "\n{\"store\":\"s\",\"stores\":[\"s\"],\"verdict\":\"allow\"}\n", err: `decisions line 2: both "store" and "stores"`},
+		{name: "stores not a list", in: "{\"stores\":\"s\",\"verdict\":\"allow\"}\n", err: "decisions line 1: json: cannot unmarshal string into Go struct field decisionLine.stores of type []string"},
 		{name: "bad json", in: "{\"verdict\":\"deny\"}\n{\"verdict\":", err: "decisions line 2: unexpected end of JSON input"},
 		{name: "no verdict", in: "{\"store\":\"s\"}\n", err: "decisions line 1: no verdict"},
 	}
@@ -54,6 +86,8 @@ func TestReadDecisions(t *testing.T) {
 
 func FuzzReadDecisions(f *testing.F) {
 	f.Add(sampleDecisions)
+	f.Add(sampleGrouped)
+	f.Add("{\"stores\":[\"a\",\"b\"],\"verdict\":\"needs-signoff\",\"teams\":[\"ops\",\"ops\"]}\n{\"stores\":[]}\n")
 	f.Add("{\"verdict\":\"needs-signoff\",\"teams\":[\"\",\"ops\"]}\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		req, err := ReadDecisions(strings.NewReader(in))
@@ -179,5 +213,43 @@ func TestStatuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The grouped file the compiler writes and the line-per-decision file of
+// older fleetc ask for the same: counts are of pairs either way.
+func TestReadDecisionsBothFormats(t *testing.T) {
+	signoff := []policy.Reason{{Rule: "signoff.ring_entry", Verdict: policy.NeedsSignoff, Msg: "m", Teams: []string{"ops"}}}
+	var ds []gate.Decision
+	for i := range 7 {
+		store := fmt.Sprintf("s-%d", i)
+		ds = append(ds,
+			gate.Decision{Store: store, App: "kds", Ring: "main", Kind: policy.Install, To: "1.0.0", Verdict: policy.Allow, Runs: "1.0.0"},
+			gate.Decision{Store: store, App: "pos", Ring: "main", Kind: policy.Install, To: "2.0.0", Verdict: policy.NeedsSignoff,
+				Rules: []string{"signoff.ring_entry"}, Reasons: signoff, Teams: []string{"ops"}})
+		if i%3 == 0 {
+			ds[len(ds)-1].Teams = []string{"legal", "ops"}
+		}
+	}
+	var old bytes.Buffer
+	enc := json.NewEncoder(&old)
+	for i := range ds {
+		if err := enc.Encode(&ds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grouped := gate.AppendJSONL(nil, ds)
+	if n := bytes.Count(grouped, []byte("\n")); n != 3 {
+		t.Fatalf("grouped into %d lines, want 3:\n%s", n, grouped)
+	}
+	want := &Requirements{Decisions: 14, ByVerdict: map[string]int{"allow": 7, "needs-signoff": 7}, Teams: map[string]int{"legal": 3, "ops": 7}}
+	for name, in := range map[string][]byte{"grouped": grouped, "one store a line": old.Bytes()} {
+		got, err := ReadDecisions(bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v\nwant %+v", name, got, want)
+		}
 	}
 }
