@@ -163,6 +163,11 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("write %s: %w", opts.Out, err)
 	}
 	res.Written = &stats
+	if opts.CacheDir != "" {
+		// The index explain reads the new state through; a cache that
+		// cannot be written only costs the next explain time.
+		_ = indexWrittenState(opts.CacheDir, tree.Files[deploy.StatePath], res.Desired)
+	}
 	st.done(fmt.Sprintf("%d files, %d unchanged, into %s", stats.Files, stats.Unchanged, opts.Out))
 	return res, nil
 }

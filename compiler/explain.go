@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
@@ -20,28 +21,80 @@ type Explanation struct {
 	Runs string `json:"runs"`
 }
 
-// Explain analyses the fleet and gates only storeID's pairs, then explains
-// each of apps (every app of the fleet when empty). It returns the Result
-// too, so callers can print findings; when it failed, explanations are nil.
+// Explain targets and gates only storeID, then explains each of apps
+// (every app of the fleet when empty). It returns the Result too, so
+// callers can print findings; when it failed, explanations are nil.
+//
+// With a cache it first tries the store's fast path (explainfast.go):
+// only the files that declare the store or anything but stores are
+// decoded, and the previous state is read through its cached index. When
+// that path cannot give exactly the full path's answer it falls back to
+// analysing the whole fleet; either way the explanations, and the
+// findings about the files explain reads, are the same. On the fast path
+// Result.Fleet and Result.Targets hold only that store (and every entity
+// that is not a store).
 func Explain(ctx context.Context, opts Options, storeID string, apps []string) (*Result, []Explanation, error) {
+	res, out, err := explainFast(ctx, opts, storeID, apps)
+	var fb *fallbackError
+	if !errors.As(err, &fb) {
+		return res, out, err
+	}
+	if opts.Progress != nil {
+		opts.Progress("explain", 0, "analysing the whole fleet: "+fb.why)
+	}
+	return explainFull(ctx, opts, storeID, apps)
+}
+
+// explainFull analyses the whole fleet and gates only storeID's pairs.
+func explainFull(ctx context.Context, opts Options, storeID string, apps []string) (*Result, []Explanation, error) {
 	res, err := Analyze(ctx, opts)
 	if err != nil || res.Failed() {
 		return res, nil, err
 	}
-	if len(apps) == 0 {
+	return explainAnalyzed(ctx, opts, res, storeID, apps)
+}
+
+// explainAnalyzed is explainFull after Analyze succeeded.
+func explainAnalyzed(ctx context.Context, opts Options, res *Result, storeID string, apps []string) (*Result, []Explanation, error) {
+	out, err := targetExplanations(res, storeID, &apps)
+	if err != nil {
+		return res, nil, err
+	}
+	return explainGate(ctx, opts, res, storeID, apps, out, func() (*deploy.State, *gate.History, error) {
+		if opts.Out == "" {
+			return deploy.NewState(), nil, nil
+		}
+		prev, err := deploy.ReadState(opts.Out)
+		return prev, nil, err
+	})
+}
+
+// targetExplanations explains the targeting of each app (every app of the
+// fleet when *apps is empty, which it then lists). Unknown store or app
+// ids fail fast with suggestions.
+func targetExplanations(res *Result, storeID string, apps *[]string) ([]Explanation, error) {
+	if len(*apps) == 0 {
 		for _, a := range res.Fleet.Apps {
-			apps = append(apps, a.ID)
+			*apps = append(*apps, a.ID)
 		}
 	}
-	// Targeting first: unknown store or app ids fail fast with suggestions.
-	out := make([]Explanation, len(apps))
-	for i, app := range apps {
+	out := make([]Explanation, len(*apps))
+	for i, app := range *apps {
 		te, err := res.Targets.Explain(storeID, app)
 		if err != nil {
-			return res, nil, err
+			return nil, err
 		}
 		out[i].Target = te
 	}
+	return out, nil
+}
+
+// explainGate loads the policies and approvals, reads the previous state
+// (previous returns it, and the history to gate with, nil for the one
+// indexed from it), gates storeID and completes out with each app's
+// decision and what the store runs now.
+func explainGate(ctx context.Context, opts Options, res *Result, storeID string, apps []string, out []Explanation,
+	previous func() (*deploy.State, *gate.History, error)) (*Result, []Explanation, error) {
 	engine, diags, err := policy.Load(ctx, policy.Options{Root: opts.Root})
 	if err != nil {
 		return nil, nil, fmt.Errorf("policy: %w", err)
@@ -56,14 +109,12 @@ func Explain(ctx context.Context, opts Options, storeID string, apps []string) (
 	if res.Failed() {
 		return res, nil, nil
 	}
-	prev := deploy.NewState()
-	if opts.Out != "" {
-		if prev, err = deploy.ReadState(opts.Out); err != nil {
-			return nil, nil, err
-		}
+	prev, hist, err := previous()
+	if err != nil {
+		return nil, nil, err
 	}
 	gated, diags, err := gate.Run(ctx, gate.Options{
-		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
+		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals, History: hist,
 		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true,
 	})
 	if err != nil {

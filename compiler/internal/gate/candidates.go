@@ -33,9 +33,8 @@ type builder struct {
 	freezeSets   [][]policy.Freeze     // distinct sets of freezes whose store scope covers a store
 	overrideSet  []int32               // by store index: index into overrideSets
 	overrideSets [][]*model.Override
-	ringHas      map[[3]string]bool // ring, app, version some store of the ring ran
-	jurisHas     map[[2]string]bool // "country-region", app some store ran
-	only         map[string]bool    // nil = every store
+	hist         *History
+	only         map[string]bool // nil = every store
 	recordAll    bool
 	propose      bool
 }
@@ -174,7 +173,9 @@ func newBuilder(opts Options) (*builder, diag.List) {
 		}
 		b.overrideSet[i] = internSet(overrideSets, &b.overrideSets, key, os)
 	}
-	b.indexHistory()
+	if b.hist = opts.History; b.hist == nil {
+		b.hist = b.indexHistory()
+	}
 	return b, diags
 }
 
@@ -248,7 +249,7 @@ func compileOrNone(sel *model.Selector) *selector.Matcher {
 // has run and which apps each jurisdiction has, for first-time sign-offs.
 // It reads every pair of the previous state once: variants and rings are
 // counted by index and the few distinct combinations become the maps.
-func (b *builder) indexHistory() {
+func (b *builder) indexHistory() *History {
 	vids := make(map[string]int32, len(b.prev.Variants))
 	type vinfo struct{ app, version string }
 	var vars []vinfo
@@ -297,23 +298,20 @@ func (b *builder) indexHistory() {
 			}
 		}
 	}
-	b.ringHas = make(map[[3]string]bool, len(ringSeen))
+	h := &History{ring: make(map[[3]string]bool, len(ringSeen)), juris: make(map[[2]string]bool, len(jurisSeen))}
 	for k := range ringSeen {
-		b.ringHas[[3]string{ringNames[k.ring], vars[k.v].app, vars[k.v].version}] = true
+		h.ring[[3]string{ringNames[k.ring], vars[k.v].app, vars[k.v].version}] = true
 	}
-	b.jurisHas = make(map[[2]string]bool, len(jurisSeen))
 	for k := range jurisSeen {
-		b.jurisHas[[2]string{jurisNames[k.juris], vars[k.v].app}] = true
+		h.juris[[2]string{jurisNames[k.juris], vars[k.v].app}] = true
 	}
+	return h
 }
 
 // history is what the sign-off rules read of the previous state for a
 // store of ring and jurisdiction getting app at version to.
 func (b *builder) history(ring, juris, app, to string) policy.History {
-	return policy.History{
-		RingHasVersion:     to != "" && b.ringHas[[3]string{ring, app, to}],
-		JurisdictionHasApp: b.jurisHas[[2]string{juris, app}],
-	}
+	return b.hist.lookup(ring, juris, app, to)
 }
 
 func jurisdiction(s *model.Store) string {

@@ -31,6 +31,12 @@ type Options struct {
 	// deploy merge request carries them, and the sign-off gate keeps it
 	// from merging until the teams recorded in decisions.jsonl approve.
 	Propose bool
+	// History, when set, is what the sign-off rules read of the previous
+	// state instead of an index of Previous against the fleet's stores.
+	// Explain sets it with Only: its Previous holds only the explained
+	// store, the history covers the whole previous state. It must answer
+	// for the ring and jurisdiction of every store the gate includes.
+	History *History
 }
 
 // Decision is one recorded verdict: a pair whose version or variant would

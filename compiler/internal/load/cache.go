@@ -48,9 +48,18 @@ func writeLenPrefixed(h interface{ Write([]byte) (int, error) }, b []byte) {
 	h.Write(b)
 }
 
-// fileCache is a directory of results, one file per key, sharded by the
-// key's first byte.
-type fileCache struct{ dir string }
+// fileCache is a directory of entries, one file per key, sharded by the
+// key's first byte. Every entry starts with magic, the key and a checksum
+// of the payload.
+type fileCache struct {
+	dir   string
+	magic []byte
+}
+
+// resultCache holds each file's fileResult (codec.go).
+func resultCache(cacheDir string) *fileCache {
+	return &fileCache{dir: filepath.Join(cacheDir, "load"), magic: cacheMagic}
+}
 
 func (c fileCache) path(key [32]byte) string {
 	name := hex.EncodeToString(key[:])
@@ -60,16 +69,8 @@ func (c fileCache) path(key [32]byte) string {
 // get returns the stored result for key. Anything unreadable, truncated
 // or not matching its checksum is a miss.
 func (c fileCache) get(key [32]byte, rel string) (fileResult, bool) {
-	b, err := os.ReadFile(c.path(key))
-	if err != nil {
-		return fileResult{}, false
-	}
-	rest, ok := bytes.CutPrefix(b, cacheMagic)
-	if !ok || len(rest) < 64 || !bytes.Equal(rest[:32], key[:]) {
-		return fileResult{}, false
-	}
-	payload := rest[64:]
-	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], rest[32:64]) {
+	payload, ok := c.read(key)
+	if !ok {
 		return fileResult{}, false
 	}
 	r, err := decodeResult(payload)
@@ -79,14 +80,42 @@ func (c fileCache) get(key [32]byte, rel string) (fileResult, bool) {
 	return r, true
 }
 
-// put stores r under key: written to a temporary file in the same
-// directory and renamed into place, so readers see a whole entry or
-// none, and concurrent writers of one key (same bytes) do not clash.
+// put stores r under key.
 func (c fileCache) put(key [32]byte, r *fileResult) error {
-	payload := encodeResult(r)
+	return c.write(key, encodeResult(r))
+}
+
+// read returns the payload stored under key, checked against its
+// checksum.
+func (c fileCache) read(key [32]byte) ([]byte, bool) {
+	b, err := os.ReadFile(c.path(key))
+	if err != nil {
+		return nil, false
+	}
+	rest, ok := bytes.CutPrefix(b, c.magic)
+	if !ok || len(rest) < 64 || !bytes.Equal(rest[:32], key[:]) {
+		return nil, false
+	}
+	payload := rest[64:]
+	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], rest[32:64]) {
+		return nil, false
+	}
+	return payload, true
+}
+
+// has reports whether an entry for key exists, without reading it.
+func (c fileCache) has(key [32]byte) bool {
+	_, err := os.Stat(c.path(key))
+	return err == nil
+}
+
+// write stores payload under key: written to a temporary file in the
+// same directory and renamed into place, so readers see a whole entry or
+// none, and concurrent writers of one key (same bytes) do not clash.
+func (c fileCache) write(key [32]byte, payload []byte) error {
 	sum := sha256.Sum256(payload)
-	b := make([]byte, 0, len(cacheMagic)+64+len(payload))
-	b = append(append(append(append(b, cacheMagic...), key[:]...), sum[:]...), payload...)
+	b := make([]byte, 0, len(c.magic)+64+len(payload))
+	b = append(append(append(append(b, c.magic...), key[:]...), sum[:]...), payload...)
 	p := c.path(key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("cache: %w", err)

@@ -161,7 +161,7 @@ func TestCacheCorruptEntries(t *testing.T) {
 	cache := t.TempDir()
 	want, wantDiags, total := loadCounting(t, root, cache)
 	var entries []string
-	err := filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(cache, "load"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			entries = append(entries, p)
 		}

@@ -10,8 +10,10 @@ import (
 )
 
 // merge assembles the fleet from per-file results in file order and runs
-// the checks across files.
-func merge(s *schema, results []fileResult) (*model.Fleet, diag.List) {
+// the checks across files. elsewhere, when not nil, says whether a store
+// is declared in a file that is not among results (LoadStore): references
+// to it are known.
+func merge(s *schema, results []fileResult, elsewhere func(id string) bool) (*model.Fleet, diag.List) {
 	var l diag.List
 	fleet := &model.Fleet{}
 	var settingsPos diag.Pos
@@ -90,7 +92,7 @@ func merge(s *schema, results []fileResult) (*model.Fleet, diag.List) {
 	}
 	checkRingOrder(&l, fleet.Rings, ringOrderPos)
 	fleet.Index()
-	checkRefs(&l, fleet, invalid)
+	checkRefs(&l, fleet, invalid, elsewhere)
 	checkCycles(&l, fleet)
 	return fleet, l
 }
@@ -122,8 +124,8 @@ func checkRingOrder(l *diag.List, rings []*model.Ring, orderPos []map[string]dia
 
 // checkRefs reports references to ids nobody declares. Entities that were
 // declared but failed validation count as declared: their own errors are
-// reported already.
-func checkRefs(l *diag.List, f *model.Fleet, invalid map[entityKey]bool) {
+// reported already; so do stores declared elsewhere (see merge).
+func checkRefs(l *diag.List, f *model.Fleet, invalid map[entityKey]bool, elsewhere func(id string) bool) {
 	freezes := make(map[string]bool, len(f.Freezes))
 	for _, fr := range f.Freezes {
 		freezes[fr.Name] = true
@@ -134,7 +136,7 @@ func checkRefs(l *diag.List, f *model.Fleet, invalid map[entityKey]bool) {
 		}
 		switch r.Kind {
 		case model.RefStore:
-			return f.StoreByID[r.Name] != nil
+			return f.StoreByID[r.Name] != nil || elsewhere != nil && elsewhere(r.Name)
 		case model.RefGroup:
 			return f.GroupByID[r.Name] != nil
 		case model.RefApp:

@@ -42,4 +42,11 @@
 // diagnostics included (files with errors are cached too). Entries are
 // written to a temporary file and renamed; one that is truncated, foreign
 // or fails its checksum is a miss and is rewritten.
+//
+// Next to each result the cache holds the file's summary under the same
+// key (CacheDir/load-summary/): the ids and jurisdictions of the stores it
+// declares and whether it holds anything else. LoadStore (explain) reads
+// every file and its summary, and decodes only the files that declare the
+// store or anything but stores; it returns no view, with the reason,
+// whenever its answer could differ from Load's for that store.
 package load

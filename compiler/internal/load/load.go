@@ -69,7 +69,7 @@ func Load(ctx context.Context, opts Options) (*model.Fleet, diag.List, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	fleet, diags := merge(s, results)
+	fleet, diags := merge(s, results, nil)
 	diags.Sort()
 	return fleet, diags, nil
 }
@@ -169,9 +169,9 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 	results := make([]fileResult, len(files))
 	errs := make([]error, len(files))
 	order := bySizeDesc(opts.Root, files)
-	var cache *fileCache
+	var cache, sums *fileCache
 	if opts.CacheDir != "" {
-		cache = &fileCache{dir: filepath.Join(opts.CacheDir, "load")}
+		cache, sums = resultCache(opts.CacheDir), summaryCache(opts.CacheDir)
 	}
 	jobs := make(chan int)
 	done := make(chan int)
@@ -184,7 +184,7 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 				if err := ctx.Err(); err != nil {
 					errs[i] = err
 				} else {
-					results[i], errs[i] = evalPath(s, cache, opts.Root, files[i])
+					results[i], errs[i] = evalPath(s, cache, sums, opts.Root, files[i])
 				}
 				done <- i
 			}
@@ -221,8 +221,9 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 }
 
 // evalPath reads one file and evaluates it, or takes its result from the
-// cache.
-func evalPath(s *schema, cache *fileCache, root, rel string) (fileResult, error) {
+// cache. With a cache, the file's summary (LoadStore) is written too when
+// it is not there yet.
+func evalPath(s *schema, cache, sums *fileCache, root, rel string) (fileResult, error) {
 	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
 	if err != nil {
 		return fileResult{}, fmt.Errorf("read fleet file: %w", err)
@@ -231,11 +232,14 @@ func evalPath(s *schema, cache *fileCache, root, rel string) (fileResult, error)
 		return evalFile(s, rel, src), nil
 	}
 	key := cacheKey(s.hash, rel, src)
-	if r, ok := cache.get(key, rel); ok {
-		return r, nil
+	r, hit := cache.get(key, rel)
+	if !hit {
+		r = evalFile(s, rel, src)
+		_ = cache.put(key, &r) // a cache that cannot be written only costs time
 	}
-	r := evalFile(s, rel, src)
-	_ = cache.put(key, &r) // a cache that cannot be written only costs time
+	if !hit || !sums.has(key) {
+		_ = sums.write(key, encodeSummary(summarize(&r)))
+	}
 	return r, nil
 }
 
