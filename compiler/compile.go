@@ -93,17 +93,42 @@ func Analyze(ctx context.Context, opts Options) (*Result, error) {
 
 // Compile runs the whole pipeline and, unless DryRun, writes the deploy tree.
 func Compile(ctx context.Context, opts Options) (*Result, error) {
+	afterLoad, restoreGC := compileGC()
+	defer restoreGC()
+
+	// The policies and the previous state do not depend on the fleet:
+	// they are read while it loads.
+	type policies struct {
+		engine *policy.Engine
+		diags  diag.List
+		err    error
+	}
+	type previous struct {
+		state *deploy.State
+		err   error
+	}
+	polc, prevc := make(chan policies, 1), make(chan previous, 1)
+	go func() {
+		engine, diags, err := policy.Load(ctx, policy.Options{Root: opts.Root})
+		polc <- policies{engine, diags, err}
+	}()
+	go func() {
+		st, err := deploy.ReadState(opts.Out)
+		prevc <- previous{st, err}
+	}()
 	res, err := Analyze(ctx, opts)
+	pol, prevr := <-polc, <-prevc // waited for even when Analyze failed
 	if err != nil || res.Failed() {
 		return res, err
 	}
+	afterLoad()
 
 	st := res.stage(opts, "policy")
-	engine, diags, err := policy.Load(ctx, policy.Options{Root: opts.Root})
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+	if pol.err != nil {
+		return nil, fmt.Errorf("policy: %w", pol.err)
 	}
-	res.Diagnostics.Merge(diags)
+	engine := pol.engine
+	res.Diagnostics.Merge(pol.diags)
 	approvals, diags, err := readApprovals(opts.ApprovalsFile, res.Fleet)
 	if err != nil {
 		return nil, err
@@ -113,7 +138,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	if res.Failed() {
 		return res, nil
 	}
-	prev, err := deploy.ReadState(opts.Out)
+	prev, err := prevr.state, prevr.err
 	if err != nil {
 		return nil, err
 	}
@@ -131,10 +156,17 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 		return res, nil
 	}
 	res.Gate = gated
-	res.Verdicts = gate.Summarize(gated.Decisions, res.Fleet)
 	res.Desired = gated.Desired
-	res.Plan = deploy.Diff(prev, res.Desired)
-	sortPlanRings(res.Plan, res.Fleet)
+	// The summaries read what render does not write (render only sets
+	// each store's profile): they are made while it renders.
+	summarised := make(chan struct{})
+	go func() {
+		defer close(summarised)
+		res.Verdicts = gate.Summarize(gated.Decisions, res.Fleet)
+		res.Plan = deploy.Diff(prev, res.Desired)
+		sortPlanRings(res.Plan, res.Fleet)
+	}()
+	defer func() { <-summarised }()
 	st.done(fmt.Sprintf("%d pairs evaluated (%d policy evaluations), %d decisions recorded", gated.Evaluated, engine.Evaluations(), len(gated.Decisions)))
 
 	st = res.stage(opts, "render")
@@ -149,6 +181,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("rendered tree is not valid for Flux (a fleetc bug): %w", diags.Err())
 	}
 	res.Tree = tree
+	<-summarised
 	st.done(fmt.Sprintf("%d files", len(tree.Files)))
 
 	if opts.DryRun {
@@ -158,16 +191,23 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	st = res.stage(opts, "write")
+	// The index explain reads the new state through is built while the
+	// files are written (mostly waiting on the file system); it is keyed
+	// by the state's content, and a cache that cannot be written only
+	// costs the next explain time.
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		if opts.CacheDir != "" {
+			_ = indexWrittenState(opts.CacheDir, tree.Files[deploy.StatePath], res.Desired)
+		}
+	}()
 	stats, err := deploy.Write(opts.Out, tree)
+	<-indexed
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", opts.Out, err)
 	}
 	res.Written = &stats
-	if opts.CacheDir != "" {
-		// The index explain reads the new state through; a cache that
-		// cannot be written only costs the next explain time.
-		_ = indexWrittenState(opts.CacheDir, tree.Files[deploy.StatePath], res.Desired)
-	}
 	st.done(fmt.Sprintf("%d files, %d unchanged, into %s", stats.Files, stats.Unchanged, opts.Out))
 	return res, nil
 }
