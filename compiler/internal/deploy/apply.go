@@ -8,10 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // op is one step of a journal plan: put a new file at path, or delete it.
@@ -29,27 +27,28 @@ func apply(dir string, t *Tree) (WriteStats, error) {
 	hashes := make([]fileHash, len(paths))
 	parallel(len(paths), func(i int) error { hashes[i] = hashOf(t.Files[paths[i]]); return nil })
 	prev := readIndex(dir)
-	changed := make([]bool, len(paths))
-	if prev != nil {
-		for i, p := range paths {
-			changed[i] = prev[p] != hashes[i]
-		}
-	} else if err := parallel(len(paths), func(i int) error {
-		same, err := sameOnDisk(filepath.Join(dir, filepath.FromSlash(paths[i])), t.Files[paths[i]])
-		changed[i] = !same
-		return err
-	}); err != nil {
-		return stats, err
-	}
 	var ops []op
-	for i, p := range paths {
-		if changed[i] {
-			ops = append(ops, op{put: true, path: p})
+	var gone []string
+	if prev != nil {
+		ops, gone = compareIndex(paths, hashes, prev)
+	} else {
+		changed := make([]bool, len(paths))
+		err := parallel(len(paths), func(i int) error {
+			same, err := sameOnDisk(filepath.Join(dir, filepath.FromSlash(paths[i])), t.Files[paths[i]])
+			changed[i] = !same
+			return err
+		})
+		if err != nil {
+			return stats, err
 		}
-	}
-	gone, err := removedPaths(dir, t, prev)
-	if err != nil {
-		return stats, err
+		for i, p := range paths {
+			if changed[i] {
+				ops = append(ops, op{put: true, path: p})
+			}
+		}
+		if gone, err = removedPaths(dir, t); err != nil {
+			return stats, err
+		}
 	}
 	for _, p := range gone {
 		ops = append(ops, op{path: p})
@@ -59,13 +58,9 @@ func apply(dir string, t *Tree) (WriteStats, error) {
 	}
 	stats.Written, stats.Removed = len(ops)-len(gone), len(gone)
 	stats.Unchanged = len(paths) - stats.Written
-	idx := make(index, len(paths))
-	for i, p := range paths {
-		idx[p] = hashes[i]
-	}
 	if len(ops) == 0 {
 		if prev == nil {
-			writeIndex(dir, idx)
+			writeIndex(dir, paths, hashes)
 		}
 		return stats, nil
 	}
@@ -89,8 +84,32 @@ func apply(dir string, t *Tree) (WriteStats, error) {
 	if err := os.RemoveAll(j); err != nil {
 		return stats, err
 	}
-	writeIndex(dir, idx)
+	writeIndex(dir, paths, hashes)
 	return stats, nil
+}
+
+// compareIndex merges the sorted paths of the new tree (with their hashes)
+// with the previous index: a path whose hash differs or that is new is put,
+// an indexed path the tree no longer has is gone. Both come out sorted.
+func compareIndex(paths []string, hashes []fileHash, prev []indexEntry) (puts []op, gone []string) {
+	i, k := 0, 0
+	for i < len(paths) || k < len(prev) {
+		switch {
+		case k == len(prev) || i < len(paths) && paths[i] < prev[k].path:
+			puts = append(puts, op{put: true, path: paths[i]})
+			i++
+		case i == len(paths) || prev[k].path < paths[i]:
+			gone = append(gone, prev[k].path)
+			k++
+		default:
+			if hashes[i] != prev[k].hash {
+				puts = append(puts, op{put: true, path: paths[i]})
+			}
+			i++
+			k++
+		}
+	}
+	return puts, gone
 }
 
 // sameOnDisk reports whether the file name holds exactly data.
@@ -112,19 +131,10 @@ func sameOnDisk(name string, data []byte) (bool, error) {
 	return bytes.Equal(old, data), nil
 }
 
-// removedPaths lists the files of the previous tree that t drops: from
-// the index, or by walking dir (not .git, not Write's bookkeeping).
-func removedPaths(dir string, t *Tree, prev index) ([]string, error) {
+// removedPaths lists the files under dir that t does not have (not .git,
+// not Write's bookkeeping), for a tree without a usable index.
+func removedPaths(dir string, t *Tree) ([]string, error) {
 	var gone []string
-	if prev != nil {
-		for p := range prev {
-			if _, ok := t.Files[p]; !ok {
-				gone = append(gone, p)
-			}
-		}
-		slices.Sort(gone)
-		return gone, nil
-	}
 	err := filepath.WalkDir(dir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -167,7 +177,7 @@ func prepare(dir, j string, t *Tree, ops []op) error {
 			return fmt.Errorf("journal %s: %w", o.path, err)
 		}
 		if o.put {
-			return os.WriteFile(filepath.Join(j, "new", numbered(o.n)), t.Files[o.path], 0o644)
+			return createFile(filepath.Join(j, "new", numbered(o.n)), t.Files[o.path])
 		}
 		return nil
 	})
@@ -212,9 +222,10 @@ func prepare(dir, j string, t *Tree, ops []op) error {
 }
 
 // applyOps moves the new files into the tree and deletes the dropped ones.
-// It is idempotent, so recovery can run it again after a crash.
+// It is idempotent, so recovery can run it again after a crash. A put is
+// one rename; only when that fails does it look why: the file was moved
+// before a crash (the journal no longer has it), or its directory is new.
 func applyOps(dir, j string, ops []op) error {
-	var dirs sync.Map
 	half := len(ops) / 2
 	for i, o := range ops {
 		if i == half {
@@ -231,10 +242,14 @@ func applyOps(dir, j string, ops []op) error {
 			continue
 		}
 		src := filepath.Join(j, "new", numbered(o.n))
-		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+		err := os.Rename(src, name)
+		if err == nil {
+			continue
+		}
+		if _, statErr := os.Lstat(src); errors.Is(statErr, fs.ErrNotExist) {
 			continue // moved before a crash
 		}
-		if err := mkdirOnce(&dirs, filepath.Dir(name), dir); err != nil {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return err
 		}
 		if err := os.Rename(src, name); err != nil {

@@ -127,6 +127,12 @@ func (p *Plan) Empty() bool {
 
 // Diff compares two states. Either may be nil (an empty state). The result
 // is deterministic: stores, apps, rings and transitions are sorted.
+//
+// At 60,000 stores × 20 apps it visits 1.2M pairs, so the per-pair work is
+// kept to a few comparisons: apps are ranked once (a store's pairs are put
+// in app order by sorting small integers, not strings), counts live in a
+// (ring, app) array, and each (ring, app) remembers the last variant pair
+// it classified, which is what the next store of the same profile has.
 func Diff(old, new *State) *Plan {
 	if old == nil {
 		old = NewState()
@@ -136,8 +142,7 @@ func Diff(old, new *State) *Plan {
 	}
 	p := &Plan{StoresAdded: []string{}, StoresRemoved: []string{}, RingMoves: []RingMove{}}
 	ids := unionKeys(old.Stores, new.Stores)
-	groups := map[groupKey]*Transition{}
-	ringCounts := map[ringKey]*Counts{}
+	d := newDiffer(old, new)
 	touched := 0
 	for _, id := range ids {
 		os, ns := old.Stores[id], new.Stores[id]
@@ -160,47 +165,21 @@ func Diff(old, new *State) *Plan {
 				storeTouched = true
 			}
 		}
-		for _, app := range unionKeys(oldApps, newApps) {
-			c := Change{Store: id, App: app, Ring: ring, FromVariant: oldApps[app], ToVariant: newApps[app]}
-			if c.FromVariant != "" {
-				c.From = old.VariantVersion(c.FromVariant)
-			}
-			if c.ToVariant != "" {
-				c.To = new.VariantVersion(c.ToVariant)
-			}
-			c.Kind = classify(c)
-			rk := ringKey{app, ring}
-			rc := ringCounts[rk]
-			if rc == nil {
-				rc = &Counts{}
-				ringCounts[rk] = rc
-			}
-			rc.add(c.Kind)
-			p.Summary.Counts.add(c.Kind)
-			if c.Kind == Unchanged {
-				continue
-			}
+		if d.store(id, ring, oldApps, newApps) {
 			storeTouched = true
-			p.Changes = append(p.Changes, c)
-			gk := groupKey{app, ring, c.Kind, c.From, c.To}
-			g := groups[gk]
-			if g == nil {
-				g = &Transition{Kind: c.Kind, From: c.From, To: c.To}
-				groups[gk] = g
-			}
-			g.Count++
-			g.Stores = append(g.Stores, id) // ids are visited in order
 		}
 		if storeTouched {
 			touched++
 		}
 	}
+	p.Changes = d.changes.all()
+	p.Summary.Counts = d.total
 	p.Summary.FleetStores = len(ids)
 	p.Summary.StoresTouched = touched
 	if len(ids) > 0 {
 		p.Summary.Share = float64(touched) / float64(len(ids))
 	}
-	p.Summary.Apps = summarise(ringCounts, groups)
+	p.Summary.Apps = summarise(d.ringCounts(), d.groups)
 	return p
 }
 

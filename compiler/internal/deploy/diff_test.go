@@ -3,6 +3,8 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -111,5 +113,134 @@ func TestDiffEmpty(t *testing.T) {
 	p = Diff(nil, st)
 	if p.Empty() || p.Summary.Counts.Added != 1 || fmt.Sprint(p.StoresAdded) != "[s]" {
 		t.Errorf("from nothing: %+v", p.Summary)
+	}
+}
+
+// diffReference is Diff written the plain way (every pair classified
+// afresh, apps sorted by name per store): Diff must give the same plan.
+func diffReference(old, new *State) *Plan {
+	p := &Plan{StoresAdded: []string{}, StoresRemoved: []string{}, RingMoves: []RingMove{}}
+	ids := unionKeys(old.Stores, new.Stores)
+	groups := map[groupKey]*Transition{}
+	ringCounts := map[ringKey]*Counts{}
+	for _, id := range ids {
+		os, ns := old.Stores[id], new.Stores[id]
+		var oldApps, newApps map[string]string
+		var ring string
+		touched := false
+		switch {
+		case os == nil:
+			p.StoresAdded = append(p.StoresAdded, id)
+			newApps, ring, touched = ns.Apps, ns.Ring, true
+		case ns == nil:
+			p.StoresRemoved = append(p.StoresRemoved, id)
+			oldApps, ring, touched = os.Apps, os.Ring, true
+		default:
+			oldApps, newApps, ring = os.Apps, ns.Apps, ns.Ring
+			if os.Ring != ns.Ring {
+				p.RingMoves = append(p.RingMoves, RingMove{Store: id, From: os.Ring, To: ns.Ring})
+				touched = true
+			}
+		}
+		for _, app := range unionKeys(oldApps, newApps) {
+			c := Change{Store: id, App: app, Ring: ring, FromVariant: oldApps[app], ToVariant: newApps[app]}
+			if c.FromVariant != "" {
+				c.From = old.VariantVersion(c.FromVariant)
+			}
+			if c.ToVariant != "" {
+				c.To = new.VariantVersion(c.ToVariant)
+			}
+			c.Kind = classify(c)
+			rk := ringKey{app, ring}
+			if ringCounts[rk] == nil {
+				ringCounts[rk] = &Counts{}
+			}
+			ringCounts[rk].add(c.Kind)
+			p.Summary.Counts.add(c.Kind)
+			if c.Kind == Unchanged {
+				continue
+			}
+			touched = true
+			p.Changes = append(p.Changes, c)
+			gk := groupKey{app, ring, c.Kind, c.From, c.To}
+			if groups[gk] == nil {
+				groups[gk] = &Transition{Kind: c.Kind, From: c.From, To: c.To}
+			}
+			groups[gk].Count++
+			groups[gk].Stores = append(groups[gk].Stores, id)
+		}
+		if touched {
+			p.Summary.StoresTouched++
+		}
+	}
+	p.Summary.FleetStores = len(ids)
+	if len(ids) > 0 {
+		p.Summary.Share = float64(p.Summary.StoresTouched) / float64(len(ids))
+	}
+	p.Summary.Apps = summarise(ringCounts, groups)
+	return p
+}
+
+// randomStates builds two states over few stores, rings, apps and
+// variants, so every kind of change, shared profile maps and stores naming
+// variants a state does not list (Diff's slow path) all occur.
+func randomStates(r *rand.Rand) (old, new *State) {
+	old, new = NewState(), NewState()
+	apps := []string{"menu", "pos", "pay", "kds", "zz-unlisted"}
+	versions := []string{"1.0.0", "1.2.0", "2.0.0"}
+	variant := func(app string) string {
+		return fmt.Sprintf("%s@%s-%c", app, versions[r.IntN(len(versions))], 'a'+rune(r.IntN(2)))
+	}
+	rings := []string{"canary", "wave", "chain"}
+	for _, s := range []*State{old, new} {
+		for _, app := range apps[:4] { // zz-unlisted has no variant entry
+			for _, v := range versions {
+				for _, h := range "ab" {
+					if r.IntN(4) > 0 {
+						id := fmt.Sprintf("%s@%s-%c", app, v, h)
+						s.Variants[id] = &Variant{App: app, Version: v}
+					}
+				}
+			}
+		}
+		var shared []map[string]string
+		for range 3 {
+			m := map[string]string{}
+			for _, app := range apps {
+				if r.IntN(3) > 0 {
+					m[app] = variant(app)
+				}
+			}
+			shared = append(shared, m)
+		}
+		for i := range 40 {
+			if r.IntN(6) == 0 {
+				continue
+			}
+			apps := shared[r.IntN(len(shared))]
+			if r.IntN(2) == 0 { // a map of its own, as the gate makes
+				own := map[string]string{}
+				for app, v := range apps {
+					if r.IntN(8) > 0 {
+						own[app] = v
+					}
+				}
+				apps = own
+			}
+			s.Stores[fmt.Sprintf("s%02d", i)] = &StoreState{Ring: rings[r.IntN(len(rings))], Apps: apps}
+		}
+	}
+	return old, new
+}
+
+func TestDiffMatchesReference(t *testing.T) {
+	for seed := range uint64(300) {
+		old, new := randomStates(rand.New(rand.NewPCG(seed, 7)))
+		got, want := Diff(old, new), diffReference(old, new)
+		if !reflect.DeepEqual(got, want) {
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			t.Fatalf("seed %d: Diff differs from the reference\n got %s %v\nwant %s %v", seed, gj, got.Changes, wj, want.Changes)
+		}
 	}
 }

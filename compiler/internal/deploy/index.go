@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -18,8 +16,8 @@ import (
 // The index (.fleetc/index, not committed: see IgnorePath) records the
 // content hash of every file the last Write left, so the next Write learns
 // what changed without reading 60,000 files back. It is trusted only while
-// .fleetc/state.json is the file that Write wrote (same size, mtime and
-// hash): checking out another commit, or a state written by anyone else,
+// .fleetc/state.json is the file that Write wrote (same size and
+// mtime): checking out another commit, or a state written by anyone else,
 // makes Write compare with the files on disk instead.
 const (
 	indexPath   = ".fleetc/index"
@@ -34,8 +32,14 @@ func hashOf(b []byte) fileHash {
 	return fileHash(sum[:16])
 }
 
-// index maps tree paths to content hashes.
-type index map[string]fileHash
+// indexEntry is one line of the index: a tree path and its content hash.
+// An index is a slice of them in strictly increasing path order, the order
+// Tree.Paths gives, so Write compares it with a tree by one merge, without
+// a 69,000-entry map.
+type indexEntry struct {
+	path string
+	hash fileHash
+}
 
 // stateStamp identifies the state.json a tree was written with.
 func stateStamp(dir string) (string, error) {
@@ -47,40 +51,45 @@ func stateStamp(dir string) (string, error) {
 	return fmt.Sprintf("%d %d", fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
-// readIndex returns the index of dir, or nil when there is none or it no
-// longer describes the tree.
-func readIndex(dir string) index {
+// readIndex returns the index of dir, or nil when there is none, it no
+// longer describes the tree, or it is not in path order.
+func readIndex(dir string) []indexEntry {
 	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(indexPath)))
 	if err != nil {
 		return nil
 	}
-	first, rest, _ := bytes.Cut(data, []byte("\n"))
-	stamp, ok := strings.CutPrefix(string(first), indexMagic+" ")
+	first, rest, _ := strings.Cut(string(data), "\n") // one copy: paths are slices of it
+	stamp, ok := strings.CutPrefix(first, indexMagic+" ")
 	if !ok {
 		return nil
 	}
 	if now, err := stateStamp(dir); err != nil || now != stamp {
 		return nil
 	}
-	idx := make(index, bytes.Count(rest, []byte("\n")))
+	idx := make([]indexEntry, 0, strings.Count(rest, "\n"))
 	for len(rest) > 0 {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		h, p, ok := bytes.Cut(line, []byte(" "))
-		var fh fileHash
-		if !ok || hex.EncodedLen(len(fh)) != len(h) {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		h, p, ok := strings.Cut(line, " ")
+		var e indexEntry
+		if !ok || hex.EncodedLen(len(e.hash)) != len(h) {
 			return nil
 		}
-		if _, err := hex.Decode(fh[:], h); err != nil {
+		if _, err := hex.Decode(e.hash[:], []byte(h)); err != nil {
 			return nil
 		}
-		idx[string(p)] = fh
+		if len(idx) > 0 && idx[len(idx)-1].path >= p {
+			return nil
+		}
+		e.path = p
+		idx = append(idx, e)
 	}
 	return idx
 }
 
-// writeIndex replaces dir's index atomically.
-func writeIndex(dir string, idx index) error {
+// writeIndex replaces dir's index atomically with paths (sorted) and
+// their hashes.
+func writeIndex(dir string, paths []string, hashes []fileHash) error {
 	stamp, err := stateStamp(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return os.Remove(filepath.Join(dir, filepath.FromSlash(indexPath)))
@@ -88,11 +97,6 @@ func writeIndex(dir string, idx index) error {
 	if err != nil {
 		return err
 	}
-	paths := make([]string, 0, len(idx))
-	for p := range idx {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
 	name := filepath.Join(dir, filepath.FromSlash(indexPath))
 	tmp := name + ".tmp"
 	f, err := os.Create(tmp)
@@ -102,9 +106,8 @@ func writeIndex(dir string, idx index) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	w.WriteString(indexMagic + " " + stamp + "\n")
 	var hx [32]byte
-	for _, p := range paths {
-		h := idx[p]
-		hex.Encode(hx[:], h[:])
+	for i, p := range paths {
+		hex.Encode(hx[:], hashes[i][:])
 		w.Write(hx[:])
 		w.WriteByte(' ')
 		w.WriteString(p)

@@ -103,23 +103,10 @@ func writeNew(parent, base, dir string, t *Tree) (WriteStats, error) {
 		}
 	}()
 	paths := t.Paths()
-	idx := make(index, len(paths))
 	hashes := make([]fileHash, len(paths))
-	var dirs sync.Map
-	err = parallel(len(paths), func(i int) error {
-		p := paths[i]
-		name := filepath.Join(staging, filepath.FromSlash(p))
-		if err := mkdirOnce(&dirs, filepath.Dir(name), staging); err != nil {
-			return err
-		}
-		hashes[i] = hashOf(t.Files[p])
-		return os.WriteFile(name, t.Files[p], 0o644)
-	})
+	err = createTree(staging, t, paths, func(i int) { hashes[i] = hashOf(t.Files[paths[i]]) })
 	if err != nil {
 		return WriteStats{}, err
-	}
-	for i, p := range paths {
-		idx[p] = hashes[i]
 	}
 	if err := syncTree(staging); err != nil {
 		return WriteStats{}, fmt.Errorf("sync: %w", err)
@@ -132,7 +119,7 @@ func writeNew(parent, base, dir string, t *Tree) (WriteStats, error) {
 	}
 	committed = true
 	syncDir(parent)
-	writeIndex(dir, idx) // best effort: without it the next Write compares files
+	writeIndex(dir, paths, hashes) // best effort: without it the next Write compares files
 	return WriteStats{Files: len(paths), Bytes: t.Bytes(), Written: len(paths)}, nil
 }
 
@@ -196,21 +183,6 @@ func parallel(n int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return firstErr
-}
-
-// mkdirOnce creates d (below root) once per write.
-func mkdirOnce(dirs *sync.Map, d, root string) error {
-	if d == root {
-		return nil
-	}
-	if _, ok := dirs.Load(d); ok {
-		return nil
-	}
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return err
-	}
-	dirs.Store(d, true)
-	return nil
 }
 
 // recoverStale cleans up after a Write that crashed: if dir is missing but

@@ -82,7 +82,7 @@ func TestWriteNewAndReplace(t *testing.T) {
 	if got := readTree(t, dir); !maps.Equal(got, v1) {
 		t.Errorf("tree %v, want %v", got, v1)
 	}
-	if idx := readIndex(dir); len(idx) != 4 || idx["clusters/a/fleet.yaml"] != hashOf([]byte("a1\n")) {
+	if idx := readIndex(dir); len(idx) != 4 || idx[1] != (indexEntry{"clusters/a/fleet.yaml", hashOf([]byte("a1\n"))}) {
 		t.Errorf("index after the first write: %v", idx)
 	}
 
