@@ -163,7 +163,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	go func() {
 		defer close(summarised)
 		res.Verdicts = gate.Summarize(gated.Decisions, res.Fleet)
-		res.Plan = deploy.Diff(prev, res.Desired)
+		res.Plan = deploy.Summarize(prev, res.Desired)
 		sortPlanRings(res.Plan, res.Fleet)
 	}()
 	defer func() { <-summarised }()

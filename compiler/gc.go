@@ -16,8 +16,9 @@ import (
 const (
 	compileGCPercent = 400
 	// compileMemLimit is the soft limit for fleets whose live heap is
-	// small against it (60,000 stores × 20 apps: ~600 MB after loading).
-	compileMemLimit = 1200 << 20
+	// small against it (60,000 stores × 20 apps: ~250 MB after loading,
+	// ~650 MB at the peak of a first compile).
+	compileMemLimit = 1000 << 20
 	// liveFactor raises the limit for larger fleets to this multiple of
 	// the heap in use after loading, so the collector never runs back to
 	// back against a limit the live heap already fills.

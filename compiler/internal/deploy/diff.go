@@ -116,7 +116,8 @@ type Plan struct {
 	RingMoves     []RingMove `json:"ringMoves"`
 	// Changes lists every changed pair by store then app. It is not part
 	// of the JSON form: Summary lists the same pairs grouped, and at fleet
-	// scale the flat list is a million entries.
+	// scale the flat list is a million entries; Summarize, which a
+	// compile uses, leaves it nil.
 	Changes []Change `json:"-"`
 }
 
@@ -134,6 +135,17 @@ func (p *Plan) Empty() bool {
 // (ring, app) array, and each (ring, app) remembers the last variant pair
 // it classified, which is what the next store of the same profile has.
 func Diff(old, new *State) *Plan {
+	return diff(old, new, true)
+}
+
+// Summarize is Diff without Plan.Changes, which only publish reads: a
+// compile's plan output needs the summary, and a first compile's change
+// list is 1.2M entries (~150 MB at 60,000 stores).
+func Summarize(old, new *State) *Plan {
+	return diff(old, new, false)
+}
+
+func diff(old, new *State, keepChanges bool) *Plan {
 	if old == nil {
 		old = NewState()
 	}
@@ -142,7 +154,7 @@ func Diff(old, new *State) *Plan {
 	}
 	p := &Plan{StoresAdded: []string{}, StoresRemoved: []string{}, RingMoves: []RingMove{}}
 	ids := unionKeys(old.Stores, new.Stores)
-	d := newDiffer(old, new)
+	d := newDiffer(old, new, keepChanges)
 	touched := 0
 	for _, id := range ids {
 		os, ns := old.Stores[id], new.Stores[id]
@@ -172,7 +184,9 @@ func Diff(old, new *State) *Plan {
 			touched++
 		}
 	}
-	p.Changes = d.changes.all()
+	if keepChanges {
+		p.Changes = d.changes.all()
+	}
 	p.Summary.Counts = d.total
 	p.Summary.FleetStores = len(ids)
 	p.Summary.StoresTouched = touched

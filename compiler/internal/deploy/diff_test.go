@@ -242,5 +242,14 @@ func TestDiffMatchesReference(t *testing.T) {
 			wj, _ := json.Marshal(want)
 			t.Fatalf("seed %d: Diff differs from the reference\n got %s %v\nwant %s %v", seed, gj, got.Changes, wj, want.Changes)
 		}
+		// Summarize is the same plan without the change list.
+		sum := Summarize(old, new)
+		if sum.Changes != nil {
+			t.Fatalf("seed %d: Summarize kept %d changes", seed, len(sum.Changes))
+		}
+		want.Changes = nil
+		if !reflect.DeepEqual(sum, want) {
+			t.Fatalf("seed %d: Summarize differs from Diff without its changes", seed)
+		}
 	}
 }

@@ -31,7 +31,7 @@ type lastPair struct {
 	group    *Transition
 }
 
-func newDiffer(old, new *State) *differ {
+func newDiffer(old, new *State, keepChanges bool) *differ {
 	d := &differ{old: old, new: new, rank: map[string]int32{}, ringIdx: map[string]int{}, groups: map[groupKey]*Transition{}}
 	for _, s := range []*State{old, new} {
 		for _, v := range s.Variants {
@@ -49,6 +49,10 @@ func newDiffer(old, new *State) *differ {
 	d.oldV, d.newV, d.seen = make([]string, n), make([]string, n), make([]bool, n)
 	// Every pair of an added or removed store is a change: room for those
 	// up front makes a cold compile's 1.2M changes one allocation.
+	if !keepChanges {
+		d.changes.off = true
+		return d
+	}
 	sure := 0
 	for _, pair := range [][2]*State{{old, new}, {new, old}} {
 		for id, s := range pair[0].Stores {
@@ -214,9 +218,14 @@ type changeChunks struct {
 	done [][]Change
 	cur  []Change
 	n    int
+	off  bool // count only (Summarize)
 }
 
 func (c *changeChunks) add(ch Change) {
+	if c.off {
+		c.n++
+		return
+	}
 	if len(c.cur) == cap(c.cur) {
 		if c.cur != nil {
 			c.done = append(c.done, c.cur)
