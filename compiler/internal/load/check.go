@@ -157,23 +157,29 @@ func checkRefs(l *diag.List, f *model.Fleet, invalid map[entityKey]bool, elsewhe
 			}
 		}
 	}
-	for _, x := range f.Stores {
-		check(x.Refs)
+	eachRefs(f.Stores, f.Groups, f.Apps, f.Rings, f.Freezes, f.Overrides, check)
+}
+
+// eachRefs calls fn with the references of every entity that has any.
+func eachRefs(stores []*model.Store, groups []*model.Group, apps []*model.App, rings []*model.Ring,
+	freezes []*model.Freeze, overrides []*model.Override, fn func([]model.Ref)) {
+	for _, x := range stores {
+		fn(x.Refs)
 	}
-	for _, x := range f.Groups {
-		check(x.Refs)
+	for _, x := range groups {
+		fn(x.Refs)
 	}
-	for _, x := range f.Apps {
-		check(x.Refs)
+	for _, x := range apps {
+		fn(x.Refs)
 	}
-	for _, x := range f.Rings {
-		check(x.Refs)
+	for _, x := range rings {
+		fn(x.Refs)
 	}
-	for _, x := range f.Freezes {
-		check(x.Refs)
+	for _, x := range freezes {
+		fn(x.Refs)
 	}
-	for _, x := range f.Overrides {
-		check(x.Refs)
+	for _, x := range overrides {
+		fn(x.Refs)
 	}
 }
 

@@ -129,24 +129,7 @@ func storeRefs(results []fileResult) map[string]bool {
 	}
 	for i := range results {
 		r := &results[i]
-		for _, x := range r.Stores {
-			add(x.Refs)
-		}
-		for _, x := range r.Groups {
-			add(x.Refs)
-		}
-		for _, x := range r.Apps {
-			add(x.Refs)
-		}
-		for _, x := range r.Rings {
-			add(x.Refs)
-		}
-		for _, x := range r.Freezes {
-			add(x.Refs)
-		}
-		for _, x := range r.Overrides {
-			add(x.Refs)
-		}
+		eachRefs(r.Stores, r.Groups, r.Apps, r.Rings, r.Freezes, r.Overrides, add)
 	}
 	return ids
 }
