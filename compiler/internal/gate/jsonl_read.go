@@ -26,6 +26,27 @@ func DecodeJSONL(r io.Reader) ([]Decision, error) {
 		lines  []Decision // one per line, without its store
 		stores [][]string // the stores of each line
 	)
+	err := ScanJSONL(r, func(d *Decision, ss []string) error {
+		if ss == nil {
+			return errors.New(`no "store" or "stores"`)
+		}
+		lines = append(lines, *d)
+		stores = append(stores, ss)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return expand(lines, stores), nil
+}
+
+// ScanJSONL reads decisions.jsonl from r line by line, in either format,
+// and calls fn with each line's decision (its Store empty) and the stores
+// it names: a group's, the one store of an older line, or nil when the
+// line names none (fn decides whether that is an error). A line naming
+// both forms, or an empty group, is an error. Errors, fn's too, name the
+// line. Blank lines are skipped.
+func ScanJSONL(r io.Reader, fn func(d *Decision, stores []string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxJSONLine)
 	n := 0
@@ -36,16 +57,17 @@ func DecodeJSONL(r io.Reader) ([]Decision, error) {
 			continue
 		}
 		d, ss, err := decodeLine(b)
-		if err != nil {
-			return nil, fmt.Errorf("decisions line %d: %w", n, err)
+		if err == nil {
+			err = fn(&d, ss)
 		}
-		lines = append(lines, d)
-		stores = append(stores, ss)
+		if err != nil {
+			return fmt.Errorf("decisions line %d: %w", n, err)
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("decisions line %d: %w", n+1, err)
+		return fmt.Errorf("decisions line %d: %w", n+1, err)
 	}
-	return expand(lines, stores), nil
+	return nil
 }
 
 // jsonlLine is a line of either format. Its Store shadows Decision's.
@@ -56,7 +78,7 @@ type jsonlLine struct {
 }
 
 // decodeLine decodes one line into its decision (without store) and its
-// stores.
+// stores (nil when it names none).
 func decodeLine(b []byte) (Decision, []string, error) {
 	var l jsonlLine
 	if err := json.Unmarshal(b, &l); err != nil {
@@ -73,7 +95,7 @@ func decodeLine(b []byte) (Decision, []string, error) {
 	case l.Store != nil:
 		return l.Decision, []string{*l.Store}, nil
 	}
-	return Decision{}, nil, errors.New(`no "store" or "stores"`)
+	return l.Decision, nil, nil
 }
 
 // expand turns lines into one decision per store, in store then app

@@ -3,6 +3,8 @@ package gate
 import (
 	"bytes"
 	"cmp"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -138,4 +140,28 @@ func FuzzDecodeJSONL(f *testing.F) {
 			t.Fatalf("round trip changed the file:\n%s\n%s", file, file2)
 		}
 	})
+}
+
+// TestScanJSONL: each line's stores as it names them (nil for none), the
+// decision without a store, and an error from fn named by its line.
+func TestScanJSONL(t *testing.T) {
+	in := "{\"stores\":[\"a\",\"b\"],\"app\":\"pos\",\"verdict\":\"allow\"}\n\n{\"store\":\"c\",\"app\":\"pos\",\"verdict\":\"deny\"}\n{\"app\":\"pos\",\"verdict\":\"defer\"}\n"
+	var got []string
+	err := ScanJSONL(strings.NewReader(in), func(d *Decision, stores []string) error {
+		got = append(got, fmt.Sprintf("%s %s %q %v", d.App, d.Verdict, d.Store, stores))
+		return nil
+	})
+	want := []string{`pos allow "" [a b]`, `pos deny "" [c]`, `pos defer "" []`}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %q, %v\nwant %q", got, err, want)
+	}
+	err = ScanJSONL(strings.NewReader(in), func(d *Decision, stores []string) error {
+		if stores == nil {
+			return errors.New("no store")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "decisions line 4: no store" {
+		t.Fatalf("err = %v, want the fourth line named", err)
+	}
 }

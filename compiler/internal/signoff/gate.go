@@ -1,17 +1,14 @@
 package signoff
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/model"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
@@ -31,71 +28,24 @@ type Requirements struct {
 	Teams map[string]int `json:"teams"`
 }
 
-// decisionLine is the part of a decisions.jsonl line the sign-off gate
-// reads: the stores it names (a group, or the one store of a line older
-// fleetc wrote), the verdict and the teams.
-type decisionLine struct {
-	Store   *string        `json:"store"`
-	Stores  []string       `json:"stores"`
-	Verdict policy.Verdict `json:"verdict"`
-	Teams   []string       `json:"teams"`
-	Reasons []struct {
-		Verdict policy.Verdict `json:"verdict"`
-		Teams   []string       `json:"teams"`
-	} `json:"reasons"`
-}
-
-// pairs is how many (store, app) pairs the line decides. The gate reads
-// no store ids: a line that names none counts as one.
-func (d *decisionLine) pairs() (int, error) {
-	switch {
-	case d.Stores == nil:
-		return 1, nil
-	case d.Store != nil:
-		return 0, errors.New(`both "store" and "stores"`)
-	case len(d.Stores) == 0:
-		return 0, errors.New(`empty "stores"`)
-	}
-	return len(d.Stores), nil
-}
-
-// maxLine bounds one decision line: a group names up to every store of
-// the fleet (60,000 store ids are about 1.5 MB).
-const maxLine = 256 << 20
-
-// ReadDecisions reads decisions.jsonl, one JSON object per line, streaming:
-// a line per group of stores whose decisions are equal, or a line per
-// decision as older fleetc wrote. A needs-signoff decision asks for the
-// teams it lists as missing; one that lists none falls back to the teams
-// its needs-signoff reasons name.
+// ReadDecisions reads decisions.jsonl (gate.ScanJSONL: a line per group of
+// stores whose decisions are equal, or a line per decision as older fleetc
+// wrote). Counts are of pairs; a line that names no store counts as one.
+// A needs-signoff decision asks for the teams it lists as missing; one
+// that lists none falls back to the teams its needs-signoff reasons name.
 func ReadDecisions(r io.Reader) (*Requirements, error) {
 	req := &Requirements{ByVerdict: map[string]int{}, Teams: map[string]int{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		var d decisionLine
-		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("decisions line %d: %w", line, err)
-		}
+	err := gate.ScanJSONL(r, func(d *gate.Decision, stores []string) error {
 		if d.Verdict == "" {
-			return nil, fmt.Errorf("decisions line %d: no verdict", line)
+			return errors.New("no verdict")
 		}
-		n, err := d.pairs()
-		if err != nil {
-			return nil, fmt.Errorf("decisions line %d: %w", line, err)
-		}
+		n := max(len(stores), 1)
 		req.Decisions += n
 		req.ByVerdict[string(d.Verdict)] += n
 		if d.Verdict != policy.NeedsSignoff {
-			continue
+			return nil
 		}
-		teams := d.Teams
+		teams := slices.Clone(d.Teams)
 		if len(teams) == 0 {
 			for _, r := range d.Reasons {
 				if r.Verdict == policy.NeedsSignoff {
@@ -104,15 +54,15 @@ func ReadDecisions(r io.Reader) (*Requirements, error) {
 			}
 		}
 		slices.Sort(teams)
-		teams = slices.Compact(teams)
-		for _, t := range teams {
+		for _, t := range slices.Compact(teams) {
 			if t != "" {
 				req.Teams[t] += n
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("decisions line %d: %w", line+1, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return req, nil
 }

@@ -61,7 +61,7 @@ func TestReadDecisions(t *testing.T) {
 		{name: "empty", in: "", want: &Requirements{ByVerdict: map[string]int{}, Teams: map[string]int{}}},
 		{name: "empty stores", in: "{\"stores\":[],\"verdict\":\"allow\"}\n", err: `decisions line 1: empty "stores"`},
 		{name: "store and stores", in: "\n{\"store\":\"s\",\"stores\":[\"s\"],\"verdict\":\"allow\"}\n", err: `decisions line 2: both "store" and "stores"`},
-		{name: "stores not a list", in: "{\"stores\":\"s\",\"verdict\":\"allow\"}\n", err: "decisions line 1: json: cannot unmarshal string into Go struct field decisionLine.stores of type []string"},
+		{name: "stores not a list", in: "{\"stores\":\"s\",\"verdict\":\"allow\"}\n", err: "decisions line 1: json: cannot unmarshal string into Go struct field jsonlLine.stores of type []string"},
 		{name: "bad json", in: "{\"verdict\":\"deny\"}\n{\"verdict\":", err: "decisions line 2: unexpected end of JSON input"},
 		{name: "no verdict", in: "{\"store\":\"s\"}\n", err: "decisions line 1: no verdict"},
 	}
