@@ -307,3 +307,31 @@ stores: {
 		}
 	})
 }
+
+// TestLoadTakesFastPath: Load sends every store file of a generated fleet
+// down the fast path, and the fleet it returns equals the one the
+// whole-file path would give (TestFastEqualsFull compares per file).
+func TestLoadTakesFastPath(t *testing.T) {
+	root := generated(t)
+	files, err := Files(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, rel := range files {
+		if strings.HasPrefix(rel, "inventory/stores/") {
+			want++
+		}
+	}
+	before := fastFiles.Load()
+	fleet, diags, err := Load(t.Context(), Options{Root: root, Workers: 2})
+	if err != nil || len(diags) != 0 {
+		t.Fatalf("Load: %v %v", err, diags)
+	}
+	if got := fastFiles.Load() - before; got != int64(want) || want == 0 {
+		t.Errorf("fast path took %d files, want the %d store files", got, want)
+	}
+	if len(fleet.Stores) != 300 {
+		t.Errorf("%d stores, want 300", len(fleet.Stores))
+	}
+}
