@@ -229,11 +229,10 @@ func jsonFields(t reflect.Type) map[string]int {
 // plainLabel is an identifier label that is neither hidden nor a
 // definition.
 func plainLabel(l ast.Label) (string, bool) {
-	name, isIdent, err := ast.LabelName(l)
-	if err != nil || !isIdent || !ast.IsValidIdent(name) || strings.HasPrefix(name, "_") || strings.HasPrefix(name, "#") {
+	if _, isIdent, _ := ast.LabelName(l); !isIdent {
 		return "", false
 	}
-	return name, true
+	return dataLabel(l)
 }
 
 // dataLabel is a field label of a store: an identifier, quoted or not,
