@@ -3,7 +3,6 @@ package load
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -111,45 +110,31 @@ func TestFastShapeRejects(t *testing.T) {
 // fleet takes the fast path and decodes to exactly what the whole-file
 // evaluation decodes.
 func TestFastEqualsFull(t *testing.T) {
-	for name, root := range map[string]string{"sample": "../../..", "generated": generated(t)} {
-		t.Run(name, func(t *testing.T) {
-			s, diags, err := loadSchema(root)
-			if err != nil || len(diags) != 0 {
-				t.Fatalf("schema: %v %v", err, diags)
-			}
-			files, err := Files(root)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, rel := range files {
-				if !strings.HasPrefix(rel, "inventory/stores/") {
-					continue
+	stores := map[string]int{}
+	eachFleetFile(t, func(t *testing.T, s *schema, rel string, src []byte) {
+		if !strings.HasPrefix(rel, "inventory/stores/") {
+			return
+		}
+		got, ok := fast(t, s, rel, src)
+		if !ok {
+			t.Errorf("%s: no fast path", rel)
+			return
+		}
+		want, _ := fullStores(t, s, rel, src)
+		if !reflect.DeepEqual(got, want) {
+			for id := range want {
+				if !reflect.DeepEqual(got[id], want[id]) {
+					t.Errorf("%s: %s:\nfast %+v\nfull %+v", rel, id, got[id], want[id])
+					break
 				}
-				src, err := os.ReadFile(filepath.Join(root, rel))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, ok := fast(t, s, rel, src)
-				if !ok {
-					t.Errorf("%s: no fast path", rel)
-					continue
-				}
-				want, _ := fullStores(t, s, rel, src)
-				if !reflect.DeepEqual(got, want) {
-					for id := range want {
-						if !reflect.DeepEqual(got[id], want[id]) {
-							t.Errorf("%s: %s:\nfast %+v\nfull %+v", rel, id, got[id], want[id])
-							break
-						}
-					}
-				}
-				n += len(got)
 			}
-			if n == 0 {
-				t.Fatal("no stores")
-			}
-		})
+		}
+		stores[t.Name()] += len(got)
+	})
+	for _, fleet := range []string{"sample", "generated"} {
+		if n := stores[t.Name()+"/"+fleet]; n == 0 {
+			t.Errorf("%s: no stores compared", fleet)
+		}
 	}
 }
 
