@@ -121,3 +121,31 @@ func TestFailing(t *testing.T) {
 		t.Errorf("no summary (failed compile), failing = %v", got)
 	}
 }
+
+// TestUnknownCommandExitCode pins that an unknown command is a usage error
+// (exit 2 with the hint) wherever it stands, without Run reading the text
+// of cobra's error.
+func TestUnknownCommandExitCode(t *testing.T) {
+	for _, args := range [][]string{
+		{"compiel"},
+		{"--root", ".", "--quiet", "compiel"},
+		{"--format=json", "compiel"},
+		{"policy", "tset"},
+	} {
+		var out, errb strings.Builder
+		code := Run(t.Context(), args, &out, &errb)
+		if code != ExitError {
+			t.Errorf("%q: exit %d, want %d", args, code, ExitError)
+		}
+		if !strings.Contains(errb.String(), "unknown command") || !strings.Contains(errb.String(), "Run 'fleetc --help' for usage.") {
+			t.Errorf("%q: stderr %q lacks the unknown-command hint", args, errb.String())
+		}
+	}
+	var unk usageError
+	if err := unknownCommand(newRootCmd(), []string{"--root", "compile", "valdate"}); !errors.As(err, &unk) || !strings.Contains(err.Error(), `"valdate"`) {
+		t.Errorf("a flag value is not the command name: got %v", err)
+	}
+	if err := unknownCommand(newRootCmd(), []string{"compile", "--out", "x"}); err != nil {
+		t.Errorf("a known command: got %v", err)
+	}
+}

@@ -47,14 +47,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err := unknownCommand(root, args)
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	var ue usageError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, errFindings):
 		return ExitFindings
-	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
+	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "fleetc: %v\nRun 'fleetc --help' for usage.\n", err)
 		return ExitError
 	default:
@@ -105,6 +108,64 @@ verdicts named by compile/plan --fail-on (e.g. --fail-on deny,defer);
 	)
 	usageArgs(root)
 	return root
+}
+
+// unknownCommand returns a usage error, with the commands the user may have
+// meant, when args name a command that does not exist: a positional
+// argument given to a command group (fleetc itself, fleetc policy). cobra
+// reports that case with an untyped error at the root and not at all below
+// it (fleetc policy tset printed help and exit 0); deciding it here keeps Run
+// from matching error strings.
+func unknownCommand(root *cobra.Command, args []string) error {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	c, rest, _ := root.Find(args)
+	if c == nil || c.Runnable() || !c.HasSubCommands() {
+		return nil
+	}
+	name := firstPositional(c, rest)
+	if name == "" {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", name, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra sets it at the root only
+	}
+	if suggestions := c.SuggestionsFor(name); len(suggestions) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(suggestions, "\n\t")
+	}
+	return usageError{errors.New(msg)}
+}
+
+// firstPositional is the first argument that is neither a flag nor the
+// value of a flag that takes one.
+func firstPositional(c *cobra.Command, args []string) string {
+	flags := c.Flags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		case strings.HasPrefix(a, "--"):
+			if !strings.Contains(a, "=") {
+				if f := flags.Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
+					i++
+				}
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			if len(a) == 2 {
+				if f := flags.ShorthandLookup(a[1:]); f != nil && f.NoOptDefVal == "" {
+					i++
+				}
+			}
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // usageArgs makes every command's argument-count errors usage errors, so
