@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
@@ -125,7 +126,7 @@ func TestGoldenSampleFleet(t *testing.T) {
 	if profile == "" || !strings.Contains(il, "name: pos\n") || strings.Contains(il, "drive-thru-vision") {
 		t.Errorf("an Illinois store must run pos and never drive-thru-vision (BIPA):\n%s", il)
 	}
-	decisions, err := gate.DecodeJSONL(bytes.NewReader(got[DecisionsPath]))
+	decisions, err := gate.DecodeJSONL(bytes.NewReader(got[deploy.DecisionsPath]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestGoldenSampleFleet(t *testing.T) {
 	if bipa < 0 {
 		t.Errorf("decisions.jsonl lacks the BIPA deny of us-il-chicago-0102")
 	}
-	if lines := bytes.Count(got[DecisionsPath], []byte("\n")); lines*2 > len(decisions) {
+	if lines := bytes.Count(got[deploy.DecisionsPath], []byte("\n")); lines*2 > len(decisions) {
 		t.Errorf("decisions.jsonl has %d lines for %d decisions: not grouped", lines, len(decisions))
 	}
 	if _, ok := got["clusters/us-ca-los-angeles-0332/kustomization.yaml"]; !ok {
@@ -180,9 +181,9 @@ func TestCompileDeterministic(t *testing.T) {
 	// listed; what was denied or deferred is decided again.
 	res := compileSample(t, a, 2)
 	again := readTree(t, a)
-	decisions := again[DecisionsPath]
-	delete(again, DecisionsPath)
-	delete(first, DecisionsPath)
+	decisions := again[deploy.DecisionsPath]
+	delete(again, deploy.DecisionsPath)
+	delete(first, deploy.DecisionsPath)
 	diffTrees(t, again, first, "recompile in place")
 	if !res.Plan.Empty() {
 		t.Errorf("recompiling unchanged input planned changes: %+v", res.Plan.Summary.Counts)

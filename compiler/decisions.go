@@ -8,15 +8,12 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
-// DecisionsPath is where the decisions of the last compile live.
-const DecisionsPath = ".fleetc/decisions.jsonl"
-
 // addDecisions writes the recorded decisions into the tree, a JSON line
 // per group of stores whose decisions are otherwise equal (the format is
 // gate.AppendJSONL's): a first compile at fleet scale records a million
 // decisions but only a few thousand distinct ones.
 func addDecisions(t *deploy.Tree, ds []gate.Decision) error {
-	t.Files[DecisionsPath] = gate.AppendJSONL(nil, ds)
+	t.Files[deploy.DecisionsPath] = gate.AppendJSONL(nil, ds)
 	return nil
 }
 

@@ -22,6 +22,11 @@ const StateSchema = 2
 // StatePath is where the state lives inside the deploy tree.
 const StatePath = ".fleetc/state.json"
 
+// DecisionsPath is where a compile records its decisions inside the deploy
+// tree (decisions.jsonl: grouped lines, one per set of stores with equal
+// decisions). Compile writes it; publish and signoff read it.
+const DecisionsPath = ".fleetc/decisions.jsonl"
+
 // State is what every store runs and the spec of every variant it runs.
 // It is written to .fleetc/state.json so a compile never reads the rendered
 // tree back to learn the previous state.

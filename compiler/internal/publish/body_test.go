@@ -318,7 +318,7 @@ func TestBodyOldDecisionsFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grouped, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(DecisionsPath)))
+	grouped, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(deploy.DecisionsPath)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,6 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
-// DecisionsPath is where a compile records its decisions in the deploy tree.
-const DecisionsPath = ".fleetc/decisions.jsonl"
-
 // Report is what a publish describes: the plan from the base branch's
 // state to the deploy tree's, and the decisions of the compile that wrote
 // the tree. Subject, CommitMessage and Body render it.
@@ -154,7 +151,7 @@ func (r *Report) local(t time.Time, store string) string {
 // file is streamed. Either format is read: a line per group of stores, or
 // a line per decision as older fleetc wrote (see gate.DecodeJSONL).
 func ReadDecisions(dir string) ([]gate.Decision, error) {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(DecisionsPath)))
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(deploy.DecisionsPath)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

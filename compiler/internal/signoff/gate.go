@@ -13,10 +13,6 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 )
 
-// DecisionsPath is where a compile records its decisions in the deploy
-// tree (the same path as compiler.DecisionsPath).
-const DecisionsPath = ".fleetc/decisions.jsonl"
-
 // Requirements is what the decisions at a head ask of the merge request.
 // Counts are of (store, app) pairs: a line of decisions.jsonl that names
 // several stores counts once for each.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/forge"
 	"github.com/fleetc/fleetc/compiler/internal/model"
 )
@@ -77,7 +78,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if problem == "" {
 		req, err := ReadDecisions(data)
 		if err != nil {
-			problem = DecisionsPath + ": " + err.Error()
+			problem = deploy.DecisionsPath + ": " + err.Error()
 		} else {
 			res.Requirements = req
 			approvals, err := opts.Forge.Approvals(ctx, opts.Number)
@@ -116,9 +117,9 @@ func readHeadDecisions(ctx context.Context, opts Options, head string) (io.Reade
 		if got != head {
 			return nil, "", fmt.Errorf("--dir %s is at %s, the merge request head is %s", opts.Dir, short(got), short(head))
 		}
-		f, err := os.Open(filepath.Join(opts.Dir, filepath.FromSlash(DecisionsPath)))
+		f, err := os.Open(filepath.Join(opts.Dir, filepath.FromSlash(deploy.DecisionsPath)))
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, "no " + DecisionsPath + " at the head: not a fleetc deploy tree", nil
+			return nil, "no " + deploy.DecisionsPath + " at the head: not a fleetc deploy tree", nil
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("read decisions: %w", err)
@@ -134,13 +135,13 @@ func readHeadDecisions(ctx context.Context, opts Options, head string) (io.Reade
 	if !ok {
 		return nil, "", fmt.Errorf("the %s forge cannot read files: pass a checkout of the head", opts.Forge.Name())
 	}
-	b, err := fr.ReadFile(ctx, head, DecisionsPath)
+	b, err := fr.ReadFile(ctx, head, deploy.DecisionsPath)
 	var ae *forge.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-		return nil, "no " + DecisionsPath + " at the head: not a fleetc deploy tree", nil
+		return nil, "no " + deploy.DecisionsPath + " at the head: not a fleetc deploy tree", nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read %s at %s: %w", DecisionsPath, short(head), err)
+		return nil, "", fmt.Errorf("read %s at %s: %w", deploy.DecisionsPath, short(head), err)
 	}
 	return bytes.NewReader(b), "", nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/forge"
 )
 
@@ -68,7 +69,7 @@ func (m *memForge) ReadFile(_ context.Context, ref, path string) ([]byte, error)
 func newMem() *memForge {
 	return &memForge{
 		mr:    forge.MRInfo{Number: 3, HeadSHA: "h2", State: "open"},
-		files: map[string]string{"h2:" + DecisionsPath: sampleDecisions},
+		files: map[string]string{"h2:" + deploy.DecisionsPath: sampleDecisions},
 	}
 }
 
