@@ -115,6 +115,9 @@ func printVerdicts(w io.Writer, v *gate.Summary) {
 		if r.NextLocal != "" {
 			fmt.Fprintf(w, "      the next may go ahead at %s (%s)\n", r.NextLocal, r.NextStore)
 		}
+		if len(r.Unknown) > 0 {
+			fmt.Fprintf(w, "      no known time to go ahead for %s: %s\n", plural(len(r.Unknown), "store", "stores"), listStores(r.Unknown, len(r.Unknown)))
+		}
 		if r.Pos.IsValid() {
 			fmt.Fprintf(w, "      rule at %s\n", r.Pos)
 		}

@@ -35,6 +35,10 @@ type RuleSummary struct {
 	Next      *time.Time `json:"next,omitempty"`
 	NextLocal string     `json:"nextLocal,omitempty"`
 	NextStore string     `json:"nextStore,omitempty"`
+	// Unknown lists the stores this rule alone defers with no known end
+	// (no window ahead at all): they must not hide behind another store's
+	// next time.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 var verdictOrder = map[policy.Verdict]int{policy.Deny: 0, policy.Defer: 1, policy.NeedsSignoff: 2, policy.Allow: 3}
@@ -76,7 +80,13 @@ func Summarize(ds []Decision, f *model.Fleet) *Summary {
 					g.Teams = append(g.Teams, t)
 				}
 			}
-			if d.Until != nil && soleReason(d) && (g.Next == nil || d.Until.Before(*g.Next)) {
+			switch {
+			case d.Verdict != policy.Defer || !soleReason(d):
+			case d.Until == nil:
+				if !slices.Contains(g.Unknown, d.Store) {
+					g.Unknown = append(g.Unknown, d.Store)
+				}
+			case g.Next == nil || d.Until.Before(*g.Next):
 				u := *d.Until
 				g.Next, g.NextStore = &u, d.Store
 			}
@@ -96,6 +106,7 @@ func Summarize(ds []Decision, f *model.Fleet) *Summary {
 		g.Stores = sortedKeys(stores[k])
 		g.Apps = sortedKeys(apps[k])
 		slices.Sort(g.Teams)
+		slices.Sort(g.Unknown)
 		if g.Next != nil {
 			if s := f.StoreByID[g.NextStore]; s != nil {
 				if loc, err := time.LoadLocation(s.Timezone); err == nil {

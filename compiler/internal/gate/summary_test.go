@@ -2,6 +2,7 @@ package gate
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,26 @@ func TestSummarizeNextLocal(t *testing.T) {
 				t.Errorf("next %v %q (%s), want %v %q (%s)", r.Next, r.NextLocal, r.NextStore, u, tc.want, tc.store)
 			}
 		})
+	}
+}
+
+// TestSummarizeUnknownNext: a store deferred with no window ahead at all
+// (no Until) is listed as such, not hidden under another store's next
+// time (it was, in plan's "the next may go ahead" line).
+func TestSummarizeUnknownNext(t *testing.T) {
+	f := testFleet()
+	win := policy.Reason{Rule: "window.defer_window", Verdict: policy.Defer, Msg: "outside the window"}
+	ds := []Decision{
+		{Store: "ca-1", App: "pos", Verdict: policy.Defer, Reasons: []policy.Reason{win}, Until: utcTime("2026-11-24T10:00:00Z")},
+		{Store: "wi-1", App: "pos", Verdict: policy.Defer, Reasons: []policy.Reason{win}},
+		{Store: "wi-1", App: "kds", Verdict: policy.Defer, Reasons: []policy.Reason{win}},
+	}
+	got := Summarize(ds, f)
+	if len(got.Rules) != 1 {
+		t.Fatalf("rules: %+v", got.Rules)
+	}
+	r := got.Rules[0]
+	if r.NextStore != "ca-1" || !slices.Equal(r.Unknown, []string{"wi-1"}) {
+		t.Errorf("next %q, unknown %q; want ca-1 and [wi-1]", r.NextStore, r.Unknown)
 	}
 }
