@@ -27,6 +27,12 @@ func TestMain(m *testing.M) {
 // TestScripts runs every testdata/script/*.txtar scenario against fleetc
 // run in-process. $REPO is the repository root, so scenarios can copy the
 // sample fleet; scenarios that need a small fleet carry their own files.
+//
+// Each scenario is hermetic: HOME is $WORK/.home and XDG_CACHE_HOME (which
+// fleetc's default --cache-dir, os.UserCacheDir()/fleetc, reads) is
+// $WORK/.cache, so scenarios share no cache with each other or with the
+// host. After each scenario Setup's deferred check fails it if anything
+// was written under the fake HOME.
 func TestScripts(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	repo, err := filepath.Abs(filepath.Join(filepath.Dir(file), "..", "..", ".."))
@@ -38,12 +44,38 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", repo)
-			return nil
+			return hermetic(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"copytree": copyTree,
 		},
 	})
+}
+
+// hermetic points HOME and XDG_CACHE_HOME into the scenario's $WORK and,
+// once the scenario ends, fails it when something was created under HOME
+// (the cache must go to XDG_CACHE_HOME, nothing else may write there).
+func hermetic(env *testscript.Env) error {
+	home := filepath.Join(env.WorkDir, ".home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		return err
+	}
+	env.Setenv("HOME", home)
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+	t := env.T()
+	env.Defer(func() {
+		entries, err := os.ReadDir(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			t.Log("created under HOME: " + filepath.Join(home, e.Name()))
+		}
+		if len(entries) > 0 {
+			t.Fatal("scenario wrote under HOME; fleetc's cache belongs under XDG_CACHE_HOME")
+		}
+	})
+	return nil
 }
 
 // copyTree copies a directory: copytree SRC DST.
