@@ -60,7 +60,7 @@ var appCatalog = []appSpec{
 	{id: "menu-boards", description: "Digital menu boards", namespace: "signage", source: kustomizeOCI,
 		values: obj{
 			{"language", "en"},
-			{"storeId", "${FLEETC_STORE_ID}"},
+			{"feed", "https://menu.copperleaf.example/v2/stores/${FLEETC_STORE_ID_RAW}/menu.json"},
 			{"theme", "classic"},
 			{"breakfastUntil", "10:30"},
 		},
@@ -183,6 +183,11 @@ func genericApp(rng *rand.Rand, i int, groups []*genGroup, earlier []*genApp, ev
 		source:      []string{helmHTTPS, helmOCI, kustomizeGit, kustomizeOCI}[i%4],
 		values:      obj{{"replicas", 1}, {"logLevel", "info"}, {"store", "${FLEETC_STORE_ID}"}},
 		pinLast:     rng.IntN(5) == 0,
+	}
+	if s.source == kustomizeGit || s.source == kustomizeOCI {
+		// A kustomize app's manifests read ${FLEETC_STORE_ID} themselves;
+		// a value may embed only the bare form.
+		s.values[2] = field{"store", "store-${FLEETC_STORE_ID_RAW}"}
 	}
 	s.namespace = s.id
 	// Two overlapping overrides on some apps: the second wins where both apply.

@@ -375,3 +375,16 @@ func TestGitMessageDropsProgress(t *testing.T) {
 		t.Errorf("gitMessage = %q, want %q", got, want)
 	}
 }
+
+// StoreZone reads the store's zone from the entry point render writes,
+// not from a decision's message.
+func TestStoreZoneFromEntryPoint(t *testing.T) {
+	_, dir := sampleUpgrade(t)
+	zone := StoreZone(dir, nil)
+	if got := zone("us-il-chicago-0101"); got != "America/Chicago" {
+		t.Errorf("zone of us-il-chicago-0101 = %q, want America/Chicago", got)
+	}
+	if got := zone("no-such-store"); got != "" {
+		t.Errorf("zone of an unknown store = %q", got)
+	}
+}

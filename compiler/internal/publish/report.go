@@ -19,6 +19,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/model"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/render"
 )
 
 // Report is what a publish describes: the plan from the base branch's
@@ -175,12 +176,12 @@ func DecodeDecisions(r io.Reader) ([]gate.Decision, error) {
 }
 
 // StoreZone returns a function that finds a store's timezone in the deploy
-// tree dir: the FLEETC_TIMEZONE substitution in clusters/<store>/fleet.yaml,
-// else an IANA zone named in one of the store's decision messages (window
-// rules name it), else "".
+// tree dir: the FLEETC_TIMEZONE_RAW literal of clusters/<store>/
+// kustomization.yaml (what render writes), else an IANA zone named in one
+// of the store's decision messages (window rules name it), else "".
 func StoreZone(dir string, decisions []gate.Decision) func(store string) string {
 	return func(store string) string {
-		if z := zoneFromFleetYAML(filepath.Join(dir, "clusters", store, "fleet.yaml")); z != "" {
+		if z := zoneFromEntryPoint(filepath.Join(dir, "clusters", store, "kustomization.yaml")); z != "" {
 			return z
 		}
 		for i := range decisions {
@@ -197,7 +198,9 @@ func StoreZone(dir string, decisions []gate.Decision) func(store string) string 
 	}
 }
 
-func zoneFromFleetYAML(name string) string {
+// zoneFromEntryPoint reads "- FLEETC_TIMEZONE_RAW=<zone>" from a store's
+// entry point.
+func zoneFromEntryPoint(name string) string {
 	f, err := os.Open(name)
 	if err != nil {
 		return ""
@@ -206,10 +209,9 @@ func zoneFromFleetYAML(name string) string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if v, ok := strings.CutPrefix(line, "FLEETC_TIMEZONE:"); ok {
-			z := strings.Trim(strings.TrimSpace(v), `"'`)
-			if _, err := time.LoadLocation(z); err == nil && z != "" {
-				return z
+		if v, ok := strings.CutPrefix(line, "- "+render.VarTimezoneRaw+"="); ok {
+			if _, err := time.LoadLocation(v); err == nil && v != "" {
+				return v
 			}
 		}
 	}

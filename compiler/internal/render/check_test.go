@@ -23,7 +23,7 @@ func TestCheck(t *testing.T) {
 			delete(tr.Files, pos+fileKustomization)
 			delete(tr.Files, pos+fileSource)
 			delete(tr.Files, pos+fileRelease)
-		}, []string{"profiles/canary-c908e5cfa4/apps.yaml:71:3 missing-release"}},
+		}, []string{"profiles/canary-c908e5cfa4/apps.yaml:73:3 missing-release"}},
 		{"missing profile", func(tr *deploy.Tree) {
 			delete(tr.Files, "profiles/chain-5d48f340b6/kustomization.yaml")
 			delete(tr.Files, "profiles/chain-5d48f340b6/apps.yaml")
@@ -76,13 +76,13 @@ func TestKustomizationPaths(t *testing.T) {
 	for _, r := range refs {
 		got = append(got, fmt.Sprintf("%d %s", r.line, r.path))
 	}
-	want := "[21 ./releases/grill/0.9.0-fedcba9876 47 ./releases/menu/2.0.1-abcdefabcd 71 ./releases/pos/1.4.0-0123456789]"
+	want := "[21 ./releases/grill/0.9.0-fedcba9876 48 ./releases/menu/2.0.1-abcdefabcd 73 ./releases/pos/1.4.0-0123456789]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("paths %v, want %s", got, want)
 	}
 	lines := strings.Split(string(tr.Files["profiles/canary-c908e5cfa4/apps.yaml"]), "\n")
-	if lines[70] != "  path: ./releases/pos/1.4.0-0123456789" {
-		t.Errorf("line 71 is %q", lines[70])
+	if lines[72] != "  path: ./releases/pos/1.4.0-0123456789" {
+		t.Errorf("line 73 is %q", lines[72])
 	}
 	quoted := kustomizationPaths([]byte("---\nspec:\n  path: \"./a b#\"\n---\nspec:\n  interval: 1m\n"))
 	if len(quoted) != 2 || quoted[0].path != "./a b#" || quoted[1].path != "" {

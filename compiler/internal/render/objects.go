@@ -30,14 +30,29 @@ const (
 	annoPrune    = "kustomize.toolkit.fluxcd.io/prune"
 
 	// Variables Flux postBuild substitutes into each store's release.
+	// Each holds its value as a YAML double-quoted scalar, so a whole
+	// value "${FLEETC_STORE_NAME}" is a string after substitution whatever
+	// the name is (1234, yes, "Austin: Lab #2", "Store #12").
 	VarStoreID   = "FLEETC_STORE_ID"
 	VarStoreName = "FLEETC_STORE_NAME"
 	VarTimezone  = "FLEETC_TIMEZONE"
 	VarRing      = "FLEETC_RING"
+	// The _RAW forms hold the bare text, to embed in a longer string
+	// ("https://menu.example/stores/${FLEETC_STORE_ID_RAW}/menu.json"). Only
+	// values the schema restricts to [A-Za-z0-9_+/-] have one: a store name
+	// is free text and cannot be embedded safely.
+	rawSuffix      = "_RAW"
+	VarStoreIDRaw  = VarStoreID + rawSuffix
+	VarTimezoneRaw = VarTimezone + rawSuffix
+	VarRingRaw     = VarRing + rawSuffix
 )
 
 // storeVarNames lists the substitution variables in a fixed order.
 var storeVarNames = [...]string{VarStoreID, VarStoreName, VarTimezone, VarRing}
+
+// rawVarNames lists the bare-text forms, in the order of storeVarNames
+// ("" where a variable has none).
+var rawVarNames = [...]string{VarStoreIDRaw, "", VarTimezoneRaw, VarRingRaw}
 
 // manifest is how every object is written: type, metadata and spec, in
 // that order, and never a status.

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
+	"github.com/fleetc/fleetc/compiler/internal/suggest"
 )
 
 // Files of a release directory, in the order kustomization.yaml lists
@@ -115,6 +116,9 @@ func helmRelease(v *deploy.Variant, repo, chart string, meta func(string) metav1
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkStoreVarUse("values", v.Values); err != nil {
+		return nil, nil, err
+	}
 	values, err := valuesJSON(v.Values)
 	if err != nil {
 		return nil, nil, err
@@ -141,9 +145,12 @@ func helmRelease(v *deploy.Variant, repo, chart string, meta func(string) metav1
 
 // kustomizeRelease renders a GitRepository or OCIRepository at tag
 // tagPrefix+version, the target Namespace (never pruned, like Helm's
-// createNamespace) and a Flux Kustomization applying the path. The
-// FLEETC_* variables pass through as "${FLEETC_...}" so the store's own
-// Kustomization fills them in; flat values become more variables.
+// createNamespace) and a Flux Kustomization applying the path. That inner
+// Kustomization reads the FLEETC_* variables from the store's ConfigMap
+// itself and passes the flat values on as typed YAML text, so the app's
+// manifests get each variable in one substitution, with its type. Only the
+// _RAW forms may appear inside a value: the store's Kustomization
+// substitutes them, and their characters are safe in any YAML string.
 func kustomizeRelease(v *deploy.Variant, meta func(string) metav1.ObjectMeta) ([]byte, []byte, error) {
 	src := v.Source.Kustomize
 	tag := src.TagPrefix + v.Version
@@ -176,8 +183,9 @@ func kustomizeRelease(v *deploy.Variant, meta func(string) metav1.ObjectMeta) ([
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, name := range storeVarNames {
-		subst[name] = "${" + name + "}"
+	var substitute map[string]string
+	if len(subst) > 0 {
+		substitute = subst
 	}
 	nsMeta := metav1.ObjectMeta{Name: v.Namespace, Annotations: map[string]string{annoPrune: "disabled"}}
 	ns, err := encodeNamespace(nsMeta)
@@ -191,9 +199,13 @@ func kustomizeRelease(v *deploy.Variant, meta func(string) metav1.ObjectMeta) ([
 			Interval:        duration(reconcileInterval),
 			Path:            src.Path,
 			Prune:           true,
+			Wait:            true,
 			SourceRef:       kustomizev1.CrossNamespaceSourceReference{Kind: kind, Name: v.App},
 			TargetNamespace: v.Namespace,
-			PostBuild:       &kustomizev1.PostBuild{Substitute: subst},
+			PostBuild: &kustomizev1.PostBuild{
+				Substitute:     substitute,
+				SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: "ConfigMap", Name: StoreConfigMap}},
+			},
 		},
 	})
 	if err != nil {
@@ -214,13 +226,16 @@ func InnerKustomizationName(app string) string { return app + ".release" }
 
 var varName = regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`)
 
-// substitutions turns a kustomize app's values into postBuild variables.
-// Nested maps flatten with "_" (daypart.breakfastUntil becomes
-// daypart_breakfastUntil); lists become their JSON text, which reads as a
-// YAML flow sequence where it is substituted. Names must be variable names
-// and not start with FLEETC_.
+// substitutions turns a kustomize app's values into postBuild variables,
+// each the YAML text of its value, so it keeps its type where the app's
+// manifests use it as a whole value: a string is double-quoted ("190"
+// stays a string), numbers and booleans are bare, lists are their JSON
+// text (a flow sequence), null is null. Nested maps flatten with "_"
+// (daypart.breakfastUntil becomes daypart_breakfastUntil). Names must be
+// variable names and not start with FLEETC_; values must not use the
+// FLEETC_* variables (the app's manifests read those directly).
 func substitutions(values map[string]any) (map[string]string, error) {
-	out := make(map[string]string, len(values)+len(storeVarNames))
+	out := make(map[string]string, len(values))
 	if err := flattenValues(out, "", values); err != nil {
 		return nil, err
 	}
@@ -256,7 +271,14 @@ func flattenValues(out map[string]string, prefix string, values map[string]any) 
 			}
 			out[name] = string(b)
 		case string:
-			out[name] = x
+			path := "values." + strings.ReplaceAll(name, "_", ".")
+			if wholeStoreVar(x) {
+				return fmt.Errorf("%s: a kustomize app's manifests read %s themselves (write it there); a value cannot carry it whole", path, x)
+			}
+			if err := checkStoreVarString(path, x); err != nil {
+				return err
+			}
+			out[name] = string(appendQuoted(nil, x))
 		case bool:
 			out[name] = fmt.Sprint(x)
 		case json.Number:
@@ -266,10 +288,72 @@ func flattenValues(out map[string]string, prefix string, values map[string]any) 
 		case int:
 			out[name] = strconv.Itoa(x)
 		case nil:
-			out[name] = ""
+			out[name] = "null"
 		default:
 			return fmt.Errorf("values.%s: a kustomize app's values must be maps, lists, strings, numbers or booleans, not %T", name, x)
 		}
 	}
 	return nil
+}
+
+// checkStoreVarUse checks how Helm values use the store variables. A
+// string that is exactly ${FLEETC_X} is a whole value: the ConfigMap holds
+// X double-quoted, so it stays a string. Inside a longer string only the
+// bare ${FLEETC_X_RAW} forms may appear, and only for the values whose
+// characters cannot break YAML (id, timezone, ring).
+func checkStoreVarUse(path string, v any) error {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if err := checkStoreVarUse(path+"."+k, e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := checkStoreVarUse(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
+				return err
+			}
+		}
+	case string:
+		return checkStoreVarString(path, x)
+	}
+	return nil
+}
+
+func checkStoreVarString(path, s string) error {
+	rest := s
+	for {
+		i := strings.Index(rest, "${FLEETC_")
+		if i < 0 {
+			return nil
+		}
+		if i > 0 && rest[i-1] == '$' { // $${ is Flux's escape for a literal ${
+			rest = rest[i+2:]
+			continue
+		}
+		end := strings.IndexByte(rest[i:], '}')
+		if end < 0 {
+			return fmt.Errorf("%s: %q has an unclosed ${", path, s)
+		}
+		name := rest[i+2 : i+end]
+		rest = rest[i+end+1:]
+		whole := s == "${"+name+"}"
+		switch idx := slices.Index(storeVarNames[:], name); {
+		case idx >= 0 && whole:
+		case idx >= 0 && rawVarNames[idx] != "":
+			return fmt.Errorf("%s: ${%s} is a whole YAML value (the store's ConfigMap holds it quoted); inside a longer string write ${%s}", path, name, rawVarNames[idx])
+		case idx >= 0:
+			return fmt.Errorf("%s: ${%s} must be a whole value: a store name is free text (\"Austin: Lab #2\"), and inside a longer string it could break the YAML Flux substitutes into; pass it as its own value and compose the text in the chart", path, name)
+		case slices.Contains(rawVarNames[:], name) && whole:
+			return fmt.Errorf("%s: ${%s} alone may read as a number or a boolean (a store id 1234); as a whole value write ${%s}", path, name, strings.TrimSuffix(name, rawSuffix))
+		case slices.Contains(rawVarNames[:], name):
+		default:
+			hint := ""
+			if d := suggest.Closest(name, append(storeVarNames[:], VarStoreIDRaw, VarTimezoneRaw, VarRingRaw)); d != "" {
+				hint = fmt.Sprintf("; did you mean ${%s}?", d)
+			}
+			return fmt.Errorf("%s: ${%s} is not a store variable%s", path, name, hint)
+		}
+	}
 }

@@ -23,9 +23,6 @@ type Options struct {
 	// profile keeps its name from there, so stores' entry points change
 	// only when a store moves to another profile.
 	Previous *deploy.State
-	// Wait sets wait: true on store Kustomizations, so an app's dependsOn
-	// waits until its dependencies' objects are healthy, not only applied.
-	Wait bool
 }
 
 func (o *Options) deployRepoSource() string {

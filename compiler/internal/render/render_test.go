@@ -49,7 +49,7 @@ func TestRenderFiles(t *testing.T) {
 			"spec:\n  chart:\n    spec:\n      chart: pos\n      version: \"1.4.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: pos\n" +
 			"  interval: 10m0s\n  releaseName: pos\n  targetNamespace: pos\n  install:\n    createNamespace: true\n" +
 			"  values:\n    feature:\n      enabled: \"yes\"\n      ratio: 0.5\n    replicas: 2\n    store:\n" +
-			"      id: \"${FLEETC_STORE_ID}\"\n      tz: \"${FLEETC_TIMEZONE}\"\n"},
+			"      id: ${FLEETC_STORE_ID}\n      tz: ${FLEETC_TIMEZONE}\n"},
 		{"git source", "releases/menu/2.0.1-abcdefabcd/source.yaml", gen +
 			"# Source: variant menu@2.0.1-abcdefabcd in .fleetc/state.json\n" +
 			"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: menu\n  namespace: flux-system\n" + menuLabels +
@@ -59,10 +59,9 @@ func TestRenderFiles(t *testing.T) {
 			"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: menu\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n" +
 			"---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: menu.release\n  namespace: flux-system\n" + menuLabels +
 			"spec:\n  interval: 10m0s\n  path: ./deploy/edge\n  postBuild:\n    substitute:\n" +
-			"      FLEETC_RING: \"${FLEETC_RING}\"\n      FLEETC_STORE_ID: \"${FLEETC_STORE_ID}\"\n" +
-			"      FLEETC_STORE_NAME: \"${FLEETC_STORE_NAME}\"\n      FLEETC_TIMEZONE: \"${FLEETC_TIMEZONE}\"\n" +
-			"      LOG_LEVEL: debug\n      WORKERS: \"4\"\n" +
-			"  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: menu\n  targetNamespace: menu\n"},
+			"      LOG_LEVEL: '\"debug\"'\n      WORKERS: \"4\"\n" +
+			"    substituteFrom:\n    - kind: ConfigMap\n      name: fleetc-store\n" +
+			"  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: menu\n  targetNamespace: menu\n  wait: true\n"},
 		{"oci source", "releases/grill/0.9.0-fedcba9876/source.yaml", gen +
 			"# Source: variant grill@0.9.0-fedcba9876 in .fleetc/state.json\n" +
 			"apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: grill\n  namespace: flux-system\n" + grillLabels +
@@ -71,20 +70,23 @@ func TestRenderFiles(t *testing.T) {
 			"# Source: variant grill@0.9.0-fedcba9876 in .fleetc/state.json\n" +
 			"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: devices\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n" +
 			"---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: grill.release\n  namespace: flux-system\n" + grillLabels +
-			"spec:\n  interval: 10m0s\n  path: ./\n  postBuild:\n    substitute:\n" +
-			"      FLEETC_RING: \"${FLEETC_RING}\"\n      FLEETC_STORE_ID: \"${FLEETC_STORE_ID}\"\n" +
-			"      FLEETC_STORE_NAME: \"${FLEETC_STORE_NAME}\"\n      FLEETC_TIMEZONE: \"${FLEETC_TIMEZONE}\"\n" +
-			"  prune: true\n  sourceRef:\n    kind: OCIRepository\n    name: grill\n  targetNamespace: devices\n"},
+			"spec:\n  interval: 10m0s\n  path: ./\n  postBuild:\n" +
+			"    substituteFrom:\n    - kind: ConfigMap\n      name: fleetc-store\n" +
+			"  prune: true\n  sourceRef:\n    kind: OCIRepository\n    name: grill\n  targetNamespace: devices\n  wait: true\n"},
 		{"store entry point", "clusters/nyc-0001/kustomization.yaml", gen +
 			"# Source: store nyc-0001 in .fleetc/state.json\n" +
 			"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../profiles/canary-c908e5cfa4\n" +
 			"configMapGenerator:\n- name: fleetc-store\n  namespace: flux-system\n  options:\n    disableNameSuffixHash: true\n  literals:\n" +
-			"  - FLEETC_STORE_ID=nyc-0001\n  - \"FLEETC_STORE_NAME=NYC #1: Times Sq\"\n  - FLEETC_TIMEZONE=America/New_York\n  - FLEETC_RING=canary\n"},
+			"  - FLEETC_STORE_ID='\"nyc-0001\"'\n  - \"FLEETC_STORE_NAME='\\\"NYC #1: Times Sq\\\"'\"\n" +
+			"  - FLEETC_TIMEZONE='\"America/New_York\"'\n  - FLEETC_RING='\"canary\"'\n" +
+			"  - FLEETC_STORE_ID_RAW=nyc-0001\n  - FLEETC_TIMEZONE_RAW=America/New_York\n  - FLEETC_RING_RAW=canary\n"},
 		{"store without apps", "clusters/bos-0001/kustomization.yaml", gen +
 			"# Source: store bos-0001 in .fleetc/state.json\n" +
 			"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
 			"configMapGenerator:\n- name: fleetc-store\n  namespace: flux-system\n  options:\n    disableNameSuffixHash: true\n  literals:\n" +
-			"  - FLEETC_STORE_ID=bos-0001\n  - FLEETC_STORE_NAME=Boston\n  - FLEETC_TIMEZONE=America/New_York\n  - FLEETC_RING=chain\n"},
+			"  - FLEETC_STORE_ID='\"bos-0001\"'\n  - FLEETC_STORE_NAME='\"Boston\"'\n" +
+			"  - FLEETC_TIMEZONE='\"America/New_York\"'\n  - FLEETC_RING='\"chain\"'\n" +
+			"  - FLEETC_STORE_ID_RAW=bos-0001\n  - FLEETC_TIMEZONE_RAW=America/New_York\n  - FLEETC_RING_RAW=chain\n"},
 		{"profile kustomization", "profiles/chain-5d48f340b6/kustomization.yaml", gen +
 			"# Source: profile chain-5d48f340b6 in .fleetc/state.json (ring chain, 2 apps)\n" +
 			"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- apps.yaml\n"},
@@ -133,7 +135,7 @@ func appDoc(app, ring, version, variant string, file []byte, deps string) string
 		"    fleetc.dev/version: \"" + version + "\"\n  annotations:\n    fleetc.dev/content-hash: " + hash + "\n" +
 		"spec:\n" + deps + "  interval: 10m0s\n  path: ./releases/" + app + "/" + variant + "\n" +
 		"  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: fleetc-store\n" +
-		"  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+		"  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  wait: true\n"
 }
 
 func TestContentHash(t *testing.T) {
@@ -277,7 +279,7 @@ func TestRenderRingFromFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(tr.Files["clusters/nyc-0002/kustomization.yaml"], []byte("  - FLEETC_RING=lab\n")) {
+	if !bytes.Contains(tr.Files["clusters/nyc-0002/kustomization.yaml"], []byte("  - FLEETC_RING_RAW=lab\n")) {
 		t.Errorf("ring from facts not used:\n%s", tr.Files["clusters/nyc-0002/kustomization.yaml"])
 	}
 }
@@ -346,7 +348,7 @@ func TestKustomizeValuesFlatten(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"daypart_breakfastUntil": "10:30",
+		"daypart_breakfastUntil": `"10:30"`,
 		"daypart_late_on":        "true",
 		"languages":              `["fr","en"]`,
 		"screens":                "3",
@@ -383,7 +385,7 @@ func TestRenderQuotedNameAndStableProfiles(t *testing.T) {
 	if d := Check(tr); len(d) != 0 {
 		t.Fatalf("Check: %v", d)
 	}
-	if !bytes.Contains(tr.Files["clusters/nyc-0001/kustomization.yaml"], []byte(`  - "FLEETC_STORE_NAME=\"\"quoted\"\""`+"\n")) {
+	if !bytes.Contains(tr.Files["clusters/nyc-0001/kustomization.yaml"], []byte(`  - "FLEETC_STORE_NAME='\"\\\"quoted\\\"\"'"`+"\n")) {
 		t.Errorf("entry point:\n%s", tr.Files["clusters/nyc-0001/kustomization.yaml"])
 	}
 	prev, err := deploy.ParseState(tr.Files[deploy.StatePath])

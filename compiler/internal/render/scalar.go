@@ -1,17 +1,41 @@
 package render
 
 import (
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
 // appendInlineString appends s as a one-line YAML scalar: plain when no
 // YAML reader can take it for anything but this string, double-quoted
 // otherwise.
+//
+// A whole store variable, "${FLEETC_STORE_NAME}", is written plain: Flux
+// substitutes in the text kustomize writes, and the ConfigMap holds the
+// value double-quoted, so the quotes must come from the value alone (a
+// quoted "${...}" would become ""Austin"" if kustomize kept its quotes).
 func appendInlineString(dst []byte, s string) []byte {
-	if plainSafe(s) {
+	if plainSafe(s) || wholeStoreVar(s) {
 		return append(dst, s...)
 	}
+	if singleQuotable(s) {
+		return append(append(append(dst, '\''), s...), '\'')
+	}
 	return appendQuoted(dst, s)
+}
+
+// singleQuotable reports printable ASCII text with a double quote and no
+// single quote: '"debug"' reads better than "\"debug\"".
+func singleQuotable(s string) bool {
+	if !strings.Contains(s, `"`) || strings.Contains(s, "'") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // plainSafe is deliberately narrow: it starts with a letter, '_', '/' or
@@ -178,4 +202,14 @@ func hasNonNumericLetter(s string) bool {
 		}
 	}
 	return false
+}
+
+// wholeStoreVar reports "${FLEETC_X}" for one of the quoted store variables.
+func wholeStoreVar(s string) bool {
+	name, ok := strings.CutPrefix(s, "${")
+	if !ok {
+		return false
+	}
+	name, ok = strings.CutSuffix(name, "}")
+	return ok && slices.Contains(storeVarNames[:], name)
 }

@@ -57,7 +57,7 @@ func appStoreKustomization(rel *release, ring string, deps []string, opts *Optio
 			Interval:  duration(reconcileInterval),
 			Path:      rel.path(),
 			Prune:     true,
-			Wait:      opts.Wait,
+			Wait:      true,
 			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: opts.deployRepoSource()},
 			PostBuild: &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{
 				{Kind: "ConfigMap", Name: StoreConfigMap},
@@ -130,12 +130,33 @@ func appendStoreEntry(dst []byte, id, profile string, sv StoreVars) []byte {
 		dst = append(dst, '\n')
 	}
 	dst = append(dst, "configMapGenerator:\n- name: "+StoreConfigMap+"\n  namespace: "+fluxNamespace+"\n  options:\n    disableNameSuffixHash: true\n  literals:\n"...)
-	for i, v := range [...]string{sv.ID, sv.Name, sv.Timezone, sv.Ring} {
-		dst = append(dst, "  - "...)
-		dst = appendInlineString(dst, storeVarNames[i]+"="+literalValue(v))
-		dst = append(dst, '\n')
+	vals := [...]string{sv.ID, sv.Name, sv.Timezone, sv.Ring}
+	for i, v := range vals {
+		dst = appendQuotedLiteral(dst, storeVarNames[i], v)
+	}
+	for i, v := range vals {
+		if rawVarNames[i] != "" {
+			dst = append(dst, "  - "...)
+			dst = appendInlineString(dst, rawVarNames[i]+"="+literalValue(v))
+			dst = append(dst, '\n')
+		}
 	}
 	return dst
+}
+
+// appendQuotedLiteral appends the literal NAME='"value"': the ConfigMap
+// holds value as a YAML double-quoted scalar (kustomize strips the single
+// quotes). The line is plain YAML when value is plain-safe text, the
+// common case (FLEETC_STORE_ID='"nyc-0001"'), and double-quoted otherwise.
+func appendQuotedLiteral(dst []byte, name, value string) []byte {
+	lit := name + "='" + string(appendQuoted(nil, value)) + "'"
+	dst = append(dst, "  - "...)
+	if plainSafe(value) {
+		dst = append(dst, lit...)
+	} else {
+		dst = appendQuoted(dst, lit)
+	}
+	return append(dst, '\n')
 }
 
 // literalValue protects a configMapGenerator literal's value: kustomize

@@ -23,3 +23,17 @@ func Distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest returns the candidate nearest to name, or "" when none is near
+// enough to be a typo: at most a third of name's length away, and at
+// least 1 and at most 3 edits. Ties go to the earlier candidate.
+func Closest(name string, candidates []string) string {
+	limit := min(max(len(name)/3, 1), 3)
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		if d := Distance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}

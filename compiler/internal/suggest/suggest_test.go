@@ -24,3 +24,18 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestClosest(t *testing.T) {
+	cands := []string{"FLEETC_STORE_ID", "FLEETC_STORE_NAME", "FLEETC_RING"}
+	for name, want := range map[string]string{
+		"FLEETC_STORE_IDD": "FLEETC_STORE_ID",
+		"FLEETC_STORENAME": "FLEETC_STORE_NAME",
+		"FLEETC_RINGS":     "FLEETC_RING",
+		"FLEETC_COUNTRY":   "",
+		"x":                "",
+	} {
+		if got := Closest(name, cands); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
