@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetc/fleetc/compiler/internal/testenv"
 )
 
 // gitlabFiles extracts the YAML blocks of docs/gitlab-ci.md, each
@@ -144,7 +146,7 @@ func shellSyntax(t *testing.T, what string, lines []string) {
 	t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		testenv.Skip(t, "GitLab CI job shell checks", "apt-get install bash", "no bash")
 	}
 	cmd := exec.Command(bash, "-n")
 	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")

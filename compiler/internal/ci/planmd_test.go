@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fleetc/fleetc/compiler/internal/cli"
+	"github.com/fleetc/fleetc/compiler/internal/testenv"
 )
 
 // renderPlan runs .github/fleetc-plan.jq over a plan JSON document, as
@@ -19,7 +20,7 @@ func renderPlan(t *testing.T, planJSON []byte) string {
 	t.Helper()
 	jq, err := exec.LookPath("jq")
 	if err != nil {
-		t.Skip("jq is not installed (GitHub's runners have it)")
+		testenv.Skip(t, "workflow plan renderer tests", "apt-get install jq", "jq is not installed (GitHub's runners have it)")
 	}
 	cmd := exec.Command(jq, "-r", "-f", filepath.Join(repoRoot(t), ".github", "fleetc-plan.jq"))
 	cmd.Stdin = bytes.NewReader(planJSON)
@@ -99,7 +100,7 @@ func TestPlanMarkdownExact(t *testing.T) {
 // fails here.
 func TestPlanMarkdownSample(t *testing.T) {
 	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("jq is not installed")
+		testenv.Skip(t, "workflow plan renderer tests", "apt-get install jq", "jq is not installed")
 	}
 	var stdout, stderr bytes.Buffer
 	code := cli.Run(context.Background(), []string{"-q", "--root", repoRoot(t), "plan", "--out", t.TempDir(),
@@ -125,7 +126,7 @@ func TestPlanMarkdownSample(t *testing.T) {
 // lists every error with its position instead of a plan.
 func TestPlanMarkdownFailed(t *testing.T) {
 	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("jq is not installed")
+		testenv.Skip(t, "workflow plan renderer tests", "apt-get install jq", "jq is not installed")
 	}
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "apps"), 0o755); err != nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fleetc/fleetc/compiler/internal/testenv"
 )
 
 // A push bigger than 1 MiB (git sends it chunked) lands, and a clone
@@ -13,7 +15,7 @@ import (
 func TestPushAndClone(t *testing.T) {
 	s, err := Start(t.TempDir())
 	if err != nil {
-		t.Skip("git is not installed")
+		testenv.Skip(t, "git server tests", "apt-get install git", "git is not installed")
 	}
 	defer s.Close()
 	url, err := s.NewRepo("r.git")

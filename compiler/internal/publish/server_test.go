@@ -12,6 +12,7 @@ import (
 
 	"github.com/fleetc/fleetc/compiler"
 	"github.com/fleetc/fleetc/compiler/internal/gitserve"
+	"github.com/fleetc/fleetc/compiler/internal/testenv"
 )
 
 // gitServer is a real git smart-HTTP server on loopback (package
@@ -22,7 +23,7 @@ func startGitServer(t *testing.T) *gitServer {
 	t.Helper()
 	s, err := gitserve.Start(t.TempDir())
 	if err != nil {
-		t.Skip("git is not installed")
+		testenv.Skip(t, "publish tests against a real git server", "apt-get install git", "git is not installed")
 	}
 	t.Cleanup(func() { s.Close() })
 	return &gitServer{s}

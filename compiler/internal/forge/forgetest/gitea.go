@@ -16,6 +16,8 @@ import (
 	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
+
+	"github.com/fleetc/fleetc/compiler/internal/testenv"
 )
 
 // GiteaVersion is the Gitea release scripts/gitea.sh builds.
@@ -54,7 +56,8 @@ func StartGitea(t testing.TB) *Gitea {
 		if os.Getenv("FLEETC_REQUIRE_GITEA") != "" {
 			t.Fatalf("FLEETC_REQUIRE_GITEA is set but there is no Gitea binary at %s: run scripts/gitea.sh", bin)
 		}
-		t.Skipf("no Gitea binary at %s: run scripts/gitea.sh to build it (set FLEETC_REQUIRE_GITEA=1 to make this a failure)", bin)
+		testenv.Skip(t, "real-Gitea forge and sign-off tests", "scripts/gitea.sh (builds Gitea into the cache these tests look in)",
+			fmt.Sprintf("no Gitea binary at %s: run scripts/gitea.sh to build it (set FLEETC_REQUIRE_GITEA=1 to make this a failure)", bin))
 	}
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatalf("gitea needs git: %v", err)
