@@ -15,6 +15,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/model"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 	"github.com/fleetc/fleetc/compiler/internal/render"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 	"github.com/fleetc/fleetc/compiler/internal/target"
 )
 
@@ -33,6 +34,10 @@ type Options struct {
 	// ProposeSignoff renders changes that need sign-off instead of holding
 	// them, for a deploy merge request whose merge the sign-off gate holds.
 	ProposeSignoff bool
+	// FeedbackFile is the feedback snapshot (docs/feedback.md) the rollout
+	// stage promotes rings on; empty = none: no ring beyond the first
+	// receives a new version.
+	FeedbackFile string
 	// Progress, when set, is called as each stage finishes.
 	Progress func(stage string, took time.Duration, detail string)
 }
@@ -44,8 +49,9 @@ type Result struct {
 	Fleet       *model.Fleet
 	Targets     *target.Result
 	Previous    *deploy.State
-	Gate        *gate.Result  // decisions; nil until the gate ran
-	Verdicts    *gate.Summary // decisions grouped by verdict and rule
+	Rollout     *rollout.Result // each app's walk through the rings
+	Gate        *gate.Result    // decisions; nil until the gate ran
+	Verdicts    *gate.Summary   // decisions grouped by verdict and rule
 	Desired     *deploy.State
 	Plan        *deploy.Plan
 	Tree        *deploy.Tree
@@ -123,7 +129,22 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	}
 	afterLoad()
 
-	st := res.stage(opts, "policy")
+	st := res.stage(opts, "rollout")
+	prev, err := prevr.state, prevr.err
+	if err != nil {
+		return nil, err
+	}
+	res.Previous = prev
+	ro, diags := runRollout(res, prev, opts)
+	res.Diagnostics.Merge(diags)
+	res.Diagnostics.Sort()
+	if res.Failed() {
+		return res, nil
+	}
+	res.Rollout = ro
+	st.done(ro.Summary())
+
+	st = res.stage(opts, "policy")
 	if pol.err != nil {
 		return nil, fmt.Errorf("policy: %w", pol.err)
 	}
@@ -138,14 +159,9 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	if res.Failed() {
 		return res, nil
 	}
-	prev, err := prevr.state, prevr.err
-	if err != nil {
-		return nil, err
-	}
-	res.Previous = prev
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
-		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff,
+		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff, Hold: ro.HoldFunc(),
 	})
 	if err != nil {
 		return nil, err // fails closed: nothing is written
@@ -157,6 +173,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Gate = gated
 	res.Desired = gated.Desired
+	res.Desired.Rollouts = ro.Rollouts
 	// The summaries read what render does not write (render only sets
 	// each store's profile): they are made while it renders.
 	summarised := make(chan struct{})
@@ -281,4 +298,17 @@ func sortPlanRings(p *deploy.Plan, f *model.Fleet) {
 			return cmp.Compare(order(a.Ring), order(b.Ring))
 		})
 	}
+}
+
+// runRollout reads the feedback snapshot, if any, and walks each app's
+// target through the rings (compiler/internal/rollout).
+func runRollout(res *Result, prev *deploy.State, opts Options) (*rollout.Result, diag.List) {
+	var snap *rollout.Snapshot
+	var diags diag.List
+	if opts.FeedbackFile != "" {
+		if snap, diags = rollout.ReadSnapshot(opts.FeedbackFile, res.Fleet); diags.HasErrors() {
+			return nil, diags
+		}
+	}
+	return rollout.Run(rollout.Options{Targets: res.Targets, Previous: prev, Feedback: snap, Now: opts.Now}), diags
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the sample fleet")
@@ -119,16 +120,24 @@ func TestGoldenSampleFleet(t *testing.T) {
 	compileSample(t, out, 0)
 	got := readTree(t, out)
 	// What the golden bytes must mean, whatever they look like.
-	entry := string(got["clusters/us-il-chicago-0102/kustomization.yaml"])
+	// A first rollout reaches the lab ring only (pinned rings aside): the
+	// Illinois lab store runs pos but never drive-thru-vision (BIPA); the
+	// Illinois pilot store's pos waits for the rings before it.
+	entry := string(got["clusters/us-il-chicago-0900/kustomization.yaml"])
 	_, profile, _ := strings.Cut(entry, "- ../../profiles/")
 	profile, _, _ = strings.Cut(profile, "\n")
 	il := string(got["profiles/"+profile+"/apps.yaml"])
 	if profile == "" || !strings.Contains(il, "name: pos\n") || strings.Contains(il, "drive-thru-vision") {
-		t.Errorf("an Illinois store must run pos and never drive-thru-vision (BIPA):\n%s", il)
+		t.Errorf("an Illinois lab store must run pos and never drive-thru-vision (BIPA):\n%s", il)
 	}
 	decisions, err := gate.DecodeJSONL(bytes.NewReader(got[deploy.DecisionsPath]))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(decisions, func(d gate.Decision) bool {
+		return d.Store == "us-il-chicago-0102" && d.App == "pos" && d.Verdict == policy.Defer && slices.Contains(d.Rules, rollout.RuleRollout) && d.Runs == ""
+	}) {
+		t.Error("the Illinois pilot store's pos is not held by the rollout on a first compile")
 	}
 	bipa := slices.IndexFunc(decisions, func(d gate.Decision) bool {
 		return d.Store == "us-il-chicago-0102" && d.App == "drive-thru-vision" && d.Ring == "pilot" && d.Kind == policy.Install &&
@@ -196,7 +205,8 @@ func TestCompileDeterministic(t *testing.T) {
 			t.Errorf("recompile recorded a decision that is neither deny nor defer: %s", line)
 		}
 	}
-	if v := res.Verdicts.Verdicts; v["deny"] != 4 || v["defer"] != 10 || v["allow"] != 0 {
-		t.Errorf("recompile verdicts = %v, want 4 deny, 10 defer, 0 allow", v)
+	// 10 outside their window, 230 held by the rollout until lab reports.
+	if v := res.Verdicts.Verdicts; v["deny"] != 4 || v["defer"] != 240 || v["allow"] != 0 {
+		t.Errorf("recompile verdicts = %v, want 4 deny, 240 defer, 0 allow", v)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 	"github.com/fleetc/fleetc/compiler/internal/target"
 )
 
@@ -113,9 +114,16 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 	if err != nil {
 		return nil, nil, err
 	}
+	var rollouts map[string]*deploy.Rollout
+	if opts.Out != "" {
+		if rollouts, err = deploy.ReadRollouts(opts.Out); err != nil {
+			return nil, nil, err
+		}
+	}
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals, History: hist,
 		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true,
+		Hold: rollout.LastHold(rollouts, res.Fleet),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/gen"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 	"github.com/fleetc/fleetc/compiler/internal/target"
 )
 
@@ -99,13 +101,18 @@ func explainFleet(t *testing.T, n int) (opts Options, ids []string) {
 	writeFile(t, root, "inventory/stores/zz-mixed.cue", fmt.Sprintf(mixedFile, ids[len(ids)/2]))
 	opts = Options{Root: root, Out: filepath.Join(dir, "deploy"), CacheDir: filepath.Join(dir, "cache"), Now: goldenNow,
 		ApprovalsFile: filepath.Join(repoRoot(t), "docs", "examples", "approvals.json")}
-	res, err := Compile(context.Background(), opts)
-	if err != nil || res.Failed() {
-		t.Fatalf("compile: %v %v", err, res.Diagnostics.Err())
+	// Every ring gets what the policies allow: the rings bake for no time
+	// and the stores report Ready after each compile.
+	rings := filepath.Join(root, "rings", "rings.cue")
+	b, err := os.ReadFile(rings)
+	if err != nil {
+		t.Fatal(err)
 	}
+	writeFile(t, root, "rings/rings.cue", regexp.MustCompile(`bakeTime: +"[^"]+"`).ReplaceAllString(string(b), `bakeTime: "0s"`))
+	walkRollout(t, opts)
 	writeFile(t, root, "apps/zz-pilot.cue", fmt.Sprintf(pilotApp, "1.0.0", "everywhere", ""))
 	pos := filepath.Join(root, "apps", "pos.cue")
-	b, err := os.ReadFile(pos)
+	b, err = os.ReadFile(pos)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,4 +315,36 @@ func TestExplainUnknownApp(t *testing.T) {
 	if !errors.As(fast, &unknown) || fast.Error() != full.Error() || fast.Error() != `unknown app "poss"; did you mean pos?` {
 		t.Fatalf("fast: %v\nfull: %v", fast, full)
 	}
+}
+
+// walkRollout compiles until the rollout holds no ring: after each compile
+// every store reports every app it runs Ready (rollout.SnapshotFromState),
+// as healthy agents would. The fleet's rings must not need bake time.
+func walkRollout(t *testing.T, opts Options) *Result {
+	t.Helper()
+	snap := filepath.Join(t.TempDir(), "feedback.json")
+	for i := 0; i < 10; i++ {
+		res, err := Compile(context.Background(), opts)
+		if err != nil || res.Failed() {
+			t.Fatalf("compile: %v %v", err, res.Diagnostics.Err())
+		}
+		if !strings.Contains(res.Rollout.Summary(), " 0 rings held") {
+			st, err := deploy.ReadState(opts.Out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(rollout.SnapshotFromState(st, opts.Now, opts.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(snap, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts.FeedbackFile = snap
+			continue
+		}
+		return res
+	}
+	t.Fatal("the rollout still holds rings after 10 compiles")
+	return nil
 }

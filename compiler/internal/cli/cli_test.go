@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -9,11 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar (cmp files)")
@@ -48,6 +52,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"copytree": copyTree,
+			"snapshot": writeSnapshot,
 		},
 	})
 }
@@ -79,6 +84,23 @@ func hermetic(env *testscript.Env) error {
 }
 
 // copyTree copies a directory: copytree SRC DST.
+// writeSnapshot is "snapshot DIR FILE TIME": it stands in for the stores'
+// agents and the collector, writing the feedback snapshot of a fleet where
+// every store of DIR's state reports at TIME that every app it runs is
+// applied and Ready (since TIME).
+func writeSnapshot(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: snapshot DIR FILE TIME")
+	}
+	st, err := deploy.ReadState(ts.MkAbs(args[0]))
+	ts.Check(err)
+	at, err := time.Parse(time.RFC3339, args[2])
+	ts.Check(err)
+	b, err := json.MarshalIndent(rollout.SnapshotFromState(st, at, at), "", "  ")
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), append(b, '\n'), 0o644))
+}
+
 func copyTree(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: copytree SRC DST")

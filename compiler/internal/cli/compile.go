@@ -21,6 +21,7 @@ type compileFlags struct {
 	approvals string
 	signoff   string
 	failOn    string
+	feedback  string
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
@@ -29,6 +30,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.now, "now", "", "the compile's clock, RFC 3339 (default: the current time); policies see it as time.now_ns()")
 	fl.StringVar(&f.approvals, "approvals", "", "approvals file (JSON) naming who approved the merge request; users map to teams in CUE")
 	fl.StringVar(&f.failOn, "fail-on", "", "comma list of verdicts (deny, defer, needs-signoff) that make the command exit 1 after doing its work; compile still writes the tree (default: none)")
+	fl.StringVar(&f.feedback, "feedback", "", "feedback snapshot (JSON, docs/feedback.md) that rings are promoted on; without it no ring beyond the first receives a new version")
 	fl.StringVar(&f.signoff, "signoff", "hold", "changes that need sign-off: hold (keep what stores run until --approvals cover them) or propose (render them; the deploy merge request's sign-off gate holds the merge)")
 }
 
@@ -47,6 +49,7 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 		CacheDir: g.cacheDir,
 		Root:     g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
 		ApprovalsFile: f.approvals, ProposeSignoff: f.signoff == "propose", Progress: g.progress(),
+		FeedbackFile: f.feedback,
 	}, nil
 }
 

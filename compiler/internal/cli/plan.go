@@ -50,7 +50,7 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 	if p.Empty() {
 		line := "no changes to what stores run"
 		if held := heldBack(res.Verdicts); held > 0 {
-			line += fmt.Sprintf("; %s held back by policy (see verdicts)", plural(held, "change", "changes"))
+			line += fmt.Sprintf("; %s held back by policy or the rollout (see verdicts)", plural(held, "change", "changes"))
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -10,14 +10,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/model"
 )
 
 // StateSchema is the version of the state.json format this package writes.
-// Schema 1 (a ring and 20 app → variant pairs on every store line) is still
-// read; schema 2 groups stores into profiles.
-const StateSchema = 2
+// Schema 1 (a ring and 20 app → variant pairs on every store line) and 2
+// (stores grouped into profiles, no rollouts) are still read; schema 3 adds
+// each app's rollout across the rings.
+const StateSchema = 3
 
 // StatePath is where the state lives inside the deploy tree.
 const StatePath = ".fleetc/state.json"
@@ -34,6 +36,46 @@ type State struct {
 	Schema   int                    `json:"schema"`
 	Variants map[string]*Variant    `json:"variants"` // by variant id
 	Stores   map[string]*StoreState `json:"stores"`   // by store id
+	// Rollouts is each app's walk through the rings (the rollout stage
+	// reads and writes it); nil or missing apps in states older than
+	// schema 3.
+	Rollouts map[string]*Rollout `json:"rollouts,omitempty"`
+}
+
+// Rollout is one app's walk of its current target through the rings.
+type Rollout struct {
+	// Target is the version being rolled out and Revision a hash of
+	// everything stores receive with it (the app's variants at that
+	// version): new values start a new walk like a new version.
+	Target   string    `json:"target"`
+	Revision string    `json:"revision"`
+	Started  time.Time `json:"started"`
+	// Rings in ring order, each with what it runs and when it moved.
+	Rings []RingRollout `json:"rings"`
+	// Halted is set when a ring exceeded its failure budget: no further
+	// ring receives Target.
+	Halted *Halt `json:"halted,omitempty"`
+}
+
+// RingRollout is one ring's progress on a rollout.
+type RingRollout struct {
+	Ring string `json:"ring"`
+	// Opened is when the ring was first allowed the target; nil while it
+	// waits for the ring before it.
+	Opened *time.Time `json:"opened,omitempty"`
+	// Met is when the ring first met its gate (applied and Ready on
+	// enough stores, failures within budget); bake time counts from here.
+	Met *time.Time `json:"met,omitempty"`
+	// LastKnownGood is the last version that met this ring's gate.
+	LastKnownGood string `json:"lastKnownGood,omitempty"`
+}
+
+// Halt records why a rollout stopped.
+type Halt struct {
+	Ring    string    `json:"ring"`
+	At      time.Time `json:"at"`
+	Reason  string    `json:"reason"`
+	Failing []string  `json:"failing,omitempty"` // "store: reason", sorted
 }
 
 // Variant is one rendered form of an app: a version with its source,
@@ -85,7 +127,7 @@ func ReadState(dir string) (*State, error) {
 	return st, nil
 }
 
-// ParseState decodes state.json content, schema 1 or 2.
+// ParseState decodes state.json content, schema 1, 2 or 3.
 func ParseState(data []byte) (*State, error) {
 	var head struct {
 		Schema int `json:"schema"`
@@ -99,10 +141,10 @@ func ParseState(data []byte) (*State, error) {
 	case 1:
 		st = &State{}
 		err = decodeStrict(data, st)
-	case 2:
+	case 2, 3:
 		st, err = parseSchema2(data)
 	default:
-		return nil, fmt.Errorf("unsupported schema %d (want 1 or %d)", head.Schema, StateSchema)
+		return nil, fmt.Errorf("unsupported schema %d (want 1 to %d)", head.Schema, StateSchema)
 	}
 	if err != nil {
 		return nil, err
@@ -137,12 +179,14 @@ func ParseState(data []byte) (*State, error) {
 	return st, nil
 }
 
-// stateFile2 is schema 2 on disk: stores name a profile.
+// stateFile2 is schema 2 and 3 on disk: stores name a profile; schema 3
+// adds rollouts.
 type stateFile2 struct {
 	Schema   int                    `json:"schema"`
 	Variants map[string]*Variant    `json:"variants"`
 	Profiles map[string]*StoreState `json:"profiles"`
 	Stores   map[string]string      `json:"stores"` // store id -> profile name
+	Rollouts map[string]*Rollout    `json:"rollouts,omitempty"`
 }
 
 func parseSchema2(data []byte) (*State, error) {
@@ -150,7 +194,12 @@ func parseSchema2(data []byte) (*State, error) {
 	if err := decodeStrict(data, &f); err != nil {
 		return nil, err
 	}
-	st := &State{Variants: f.Variants, Stores: make(map[string]*StoreState, len(f.Stores))}
+	st := &State{Variants: f.Variants, Stores: make(map[string]*StoreState, len(f.Stores)), Rollouts: f.Rollouts}
+	for app, r := range f.Rollouts {
+		if r == nil {
+			return nil, fmt.Errorf("rollout %q: null entry", app)
+		}
+	}
 	for name, p := range f.Profiles {
 		if p == nil {
 			return nil, fmt.Errorf("profile %q: null entry", name)
@@ -181,10 +230,10 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// Marshal encodes the state deterministically as schema 2: keys sorted,
-// one line per variant, one per profile (ring and app → variant pairs) and
-// one per store naming its profile, so a git diff of state.json shows which
-// stores changed. Stores without a profile name get one (AssignProfiles
+// Marshal encodes the state deterministically as schema 3: keys sorted,
+// one line per variant, one per profile (ring and app → variant pairs), one
+// per store naming its profile and one per app's rollout, so a git diff of
+// state.json shows which stores changed and which rings moved. Stores without a profile name get one (AssignProfiles
 // with no previous state). At 60,000 stores × 20 apps this is a few MB
 // where schema 1 repeated 20 pairs on every store line (~40 MB).
 func (s *State) Marshal() ([]byte, error) {
@@ -219,6 +268,10 @@ func (s *State) Marshal() ([]byte, error) {
 	}
 	b.WriteString("},\n\"stores\":{")
 	if err := writeLines(&b, stores); err != nil {
+		return nil, fmt.Errorf("marshal state: %w", err)
+	}
+	b.WriteString("},\n\"rollouts\":{")
+	if err := writeLines(&b, s.Rollouts); err != nil {
 		return nil, fmt.Errorf("marshal state: %w", err)
 	}
 	b.WriteString("}}\n")
@@ -299,4 +352,31 @@ func (s *State) StoreIDs() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// ReadRollouts reads only the rollouts of DIR/.fleetc/state.json: the last
+// section of the file, found without decoding the rest (explain reads one
+// store; the whole state is megabytes at fleet scale). A missing file or a
+// state older than schema 3 gives nil.
+func ReadRollouts(dir string) (map[string]*Rollout, error) {
+	name := filepath.Join(dir, filepath.FromSlash(StatePath))
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	const marker = "\n\"rollouts\":"
+	i := bytes.LastIndex(data, []byte(marker))
+	if i < 0 {
+		return nil, nil
+	}
+	body := bytes.TrimSpace(data[i+len(marker):])
+	body = bytes.TrimSuffix(body, []byte("}")) // the state object's own brace
+	var m map[string]*Rollout
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("read state %s: rollouts: %w", name, err)
+	}
+	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/model"
 )
@@ -23,6 +24,9 @@ func testState() *State {
 	}
 	st.Stores["b-2"] = &StoreState{Ring: "chain", Apps: map[string]string{"pos": "pos@1.4.0-0123456789"}}
 	st.Stores["a-1"] = &StoreState{Ring: "canary", Apps: map[string]string{"pos": "pos@1.4.0-0123456789", "menu": "menu@2.0.0-abcdefabcd"}}
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	st.Rollouts = map[string]*Rollout{"pos": {Target: "1.4.0", Revision: "r1", Started: at,
+		Rings: []RingRollout{{Ring: "canary", Opened: &at, LastKnownGood: "1.3.0"}, {Ring: "chain"}}}}
 	return st
 }
 
@@ -31,7 +35,7 @@ func TestStateMarshal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"schema":2,
+	want := `{"schema":3,
 "variants":{
 "menu@2.0.0-abcdefabcd":{"app":"menu","version":"2.0.0","namespace":"menu","source":{"kustomize":{"url":"https://git.example/menu.git","path":"./deploy"}},"dependsOn":["pos"]},
 "pos@1.4.0-0123456789":{"app":"pos","version":"1.4.0","namespace":"pos","source":{"helm":{"repository":"https://charts.example","chart":"pos"}},"values":{"big":12345678901234567890,"ratio":1.50,"replicas":2}}
@@ -43,6 +47,9 @@ func TestStateMarshal(t *testing.T) {
 "stores":{
 "a-1":"canary-564d993742",
 "b-2":"chain-8e97d19c38"
+},
+"rollouts":{
+"pos":{"target":"1.4.0","revision":"r1","started":"2026-11-24T09:00:00Z","rings":[{"ring":"canary","opened":"2026-11-24T09:00:00Z","lastKnownGood":"1.3.0"},{"ring":"chain"}]}
 }}
 `
 	if string(got) != want {
@@ -52,7 +59,7 @@ func TestStateMarshal(t *testing.T) {
 		t.Error("not valid JSON")
 	}
 	empty, _ := NewState().Marshal()
-	if string(empty) != "{\"schema\":2,\n\"variants\":{},\n\"profiles\":{},\n\"stores\":{}}\n" {
+	if string(empty) != "{\"schema\":3,\n\"variants\":{},\n\"profiles\":{},\n\"stores\":{},\n\"rollouts\":{}}\n" {
 		t.Errorf("empty state: %q", empty)
 	}
 }
@@ -81,7 +88,7 @@ func TestReadState(t *testing.T) {
 
 	for name, content := range map[string]string{
 		"corrupt":         `{"schema":1,"stores":`,
-		"wrong schema":    `{"schema":3}`,
+		"wrong schema":    `{"schema":4}`,
 		"unknown profile": `{"schema":2,"variants":{},"profiles":{},"stores":{"s":"p"}}`,
 		"unknown variant": `{"schema":1,"variants":{},"stores":{"s":{"ring":"r","apps":{"a":"a@1.0.0-x"}}}}`,
 		"trailing":        `{"schema":1} {}`,
@@ -229,5 +236,36 @@ func TestAssignProfiles(t *testing.T) {
 	// s5 moved ring q -> r: it joins the r profile, never keeps a q name.
 	if p(split, "s5") != p(split, "s2") {
 		t.Errorf("s5 %s, want %s", p(split, "s5"), p(split, "s2"))
+	}
+}
+
+func TestReadRollouts(t *testing.T) {
+	dir := t.TempDir()
+	st := testState()
+	b, err := st.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".fleetc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, StatePath), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRollouts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := ReadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got)
+	w, _ := json.Marshal(full.Rollouts)
+	if string(a) != string(w) || len(got) != 1 || got["pos"].Rings[0].LastKnownGood != "1.3.0" {
+		t.Errorf("ReadRollouts = %s, ReadState's = %s", a, w)
+	}
+	if m, err := ReadRollouts(t.TempDir()); err != nil || m != nil {
+		t.Errorf("no state: %v %v", m, err)
 	}
 }

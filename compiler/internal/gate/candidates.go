@@ -37,6 +37,7 @@ type builder struct {
 	only         map[string]bool // nil = every store
 	recordAll    bool
 	propose      bool
+	hold         func(app, ring, version string) (policy.Reason, *time.Time, bool)
 }
 
 func (b *builder) included(i int) bool {
@@ -55,7 +56,7 @@ func (b *builder) facts(i int) *policy.StoreFacts {
 
 func newBuilder(opts Options) (*builder, diag.List) {
 	t := opts.Targets
-	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll, propose: opts.Propose}
+	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll, propose: opts.Propose, hold: opts.Hold}
 	if b.prev == nil {
 		b.prev = deploy.NewState()
 	}

@@ -37,7 +37,17 @@ type Options struct {
 	// store, the history covers the whole previous state. It must answer
 	// for the ring and jurisdiction of every store the gate includes.
 	History *History
+	// Hold, when set, is the rollout stage: whether a change of app in a
+	// ring to a version waits for the ring before it, why and until when
+	// (nil: not known). A held change that the policies allow keeps the
+	// store on what it runs and is recorded as a defer (rule
+	// fleetc.rollout), like a paused store's.
+	Hold func(app, ring, version string) (reason policy.Reason, until *time.Time, ok bool)
 }
+
+// RulePaused is the rule the gate adds itself for a paused store (the
+// rollout's holds come with their own reason, rule fleetc.rollout).
+const RulePaused = "fleetc.paused"
 
 // Decision is one recorded verdict: a pair whose version or variant would
 // change, or a deny. .fleetc/decisions.jsonl has a line per group of
@@ -160,7 +170,7 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 			for _, ei := range pairs[k : k+m] {
 				e := &c.entries[ei]
 				runs := e.runs
-				if paused && e.d.Verdict == policy.Allow && e.kind != policy.None {
+				if r, _ := c.hold(st, paused, e); r != nil {
 					runs = e.key.from
 				}
 				if runs >= 0 {
@@ -232,11 +242,12 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 					d.To = c.vars[e.key.to].toV
 				}
 				runs := e.runs
-				if paused && e.d.Verdict == policy.Allow && e.kind != policy.None {
+				if r, until := c.hold(st, paused, e); r != nil {
 					runs = e.key.from
 					d.Verdict = policy.Defer
-					d.Reasons = append(slices.Clone(e.d.Reasons), policy.Reason{Rule: "fleetc.paused", Verdict: policy.Defer, Msg: "store is paused: " + st.Store.Pause.Reason, Pos: st.Store.Pos})
+					d.Reasons = append(slices.Clone(e.d.Reasons), *r)
 					d.Rules = ruleIDs(d.Reasons)
+					d.Until = until
 				}
 				d.Runs = c.version(runs)
 			}
@@ -245,6 +256,28 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 		return nil
 	})
 	return res
+}
+
+// hold is what keeps a store on what it runs after a change the gate lets
+// through (allowed, or needing sign-off under Propose, which renders it):
+// the store is paused, or the rollout has not opened the store's ring to
+// the target version yet. A removal (a deny, an app no longer targeted) is
+// never held. It returns the reason to record and until when, or nil: the
+// change goes ahead.
+func (c *classifier) hold(st *target.StoreTarget, paused bool, e *entry) (*policy.Reason, *time.Time) {
+	if e.kind == policy.None || e.kind == policy.Remove || e.runs < 0 || e.runs == e.key.from {
+		return nil, nil
+	}
+	if paused {
+		return &policy.Reason{Rule: RulePaused, Verdict: policy.Defer, Msg: "store is paused: " + st.Store.Pause.Reason, Pos: st.Store.Pos}, nil
+	}
+	if c.b.hold == nil {
+		return nil, nil
+	}
+	if r, until, ok := c.b.hold(c.apps[e.key.app].ID, st.Ring, c.vars[e.key.to].toV); ok {
+		return &r, until
+	}
+	return nil, nil
 }
 
 // variant returns the spec of a variant id from the target (new) or the

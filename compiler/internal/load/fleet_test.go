@@ -34,7 +34,8 @@ func TestValidFleet(t *testing.T) {
 		t.Fatalf("counts = %v, want %v", counts, want)
 	}
 	wantSettings := model.Settings{DeployRepoSource: "deploy", Window: model.WindowDefaults{
-		AfterClose: model.Duration(45 * time.Minute), BeforeOpen: model.Duration(60 * time.Minute)}}
+		AfterClose: model.Duration(45 * time.Minute), BeforeOpen: model.Duration(60 * time.Minute)},
+		Rollout: model.RolloutSettings{StaleAfter: model.Duration(30 * time.Minute), MinCoverage: 0.8}}
 	if f.Settings != wantSettings {
 		t.Errorf("settings = %+v, want %+v", f.Settings, wantSettings)
 	}
@@ -157,7 +158,8 @@ func TestSettingsDefaults(t *testing.T) {
 				t.Fatalf("err %v diags:\n%s", err, render(diags))
 			}
 			want := model.Settings{DeployRepoSource: tt.want, Window: model.WindowDefaults{
-				AfterClose: model.Duration(30 * time.Minute), BeforeOpen: model.Duration(60 * time.Minute)}}
+				AfterClose: model.Duration(30 * time.Minute), BeforeOpen: model.Duration(60 * time.Minute)},
+				Rollout: model.RolloutSettings{StaleAfter: model.Duration(30 * time.Minute), MinCoverage: 0.8}}
 			if f.Settings != want {
 				t.Errorf("settings = %+v, want %+v", f.Settings, want)
 			}

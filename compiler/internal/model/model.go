@@ -38,6 +38,15 @@ type Settings struct {
 	DeployRepoSource string `json:"deployRepoSource"`
 	// Default deployment window derived from opening hours.
 	Window WindowDefaults `json:"window"`
+	// How the rollout stage reads feedback.
+	Rollout RolloutSettings `json:"rollout"`
+}
+
+// RolloutSettings: a report older than StaleAfter is offline; a ring with
+// less than MinCoverage of its stores reporting waits.
+type RolloutSettings struct {
+	StaleAfter  Duration `json:"staleAfter"`
+	MinCoverage float64  `json:"minCoverage"`
 }
 
 // WindowDefaults derive a store's window from its opening hours: the store

@@ -10,16 +10,21 @@ package signoff_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
 
 	"github.com/fleetc/fleetc/compiler/internal/cli"
+	fdeploy "github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/forge/forgetest"
 	"github.com/fleetc/fleetc/compiler/internal/forge/gitea"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 func TestVersionBumpToMerge(t *testing.T) {
@@ -42,14 +47,36 @@ func TestVersionBumpToMerge(t *testing.T) {
 		return code, out.String() + errb.String()
 	}
 
-	// main: what the stores run today (the sample fleet, every team signed off).
+	// main: what the stores run today (the sample fleet, every team signed
+	// off, rolled out through every ring). The copy's rings bake for no
+	// time, so each compile with the stores' feedback opens the next ring.
 	mono := filepath.Join(t.TempDir(), "monorepo")
 	copyMonorepo(t, root, mono)
+	rings := filepath.Join(mono, "rings", "rings.cue")
+	rb, err := os.ReadFile(rings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rings, regexp.MustCompile(`bakeTime: +"[^"]+"`).ReplaceAll(rb, []byte(`bakeTime: "0s"`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	deploy := filepath.Join(t.TempDir(), "deploy")
 	now := "2026-11-24T09:00:00Z"
-	if code, out := run("-q", "--root", mono, "compile", "--out", deploy, "--now", now, "--approvals", filepath.Join(root, "docs", "examples", "approvals.json")); code != 0 {
-		t.Fatalf("baseline compile: exit %d\n%s", code, out)
+	walk := func(what string, compiles int, args ...string) {
+		t.Helper()
+		feedback := filepath.Join(t.TempDir(), "feedback.json")
+		for i := 0; i < compiles; i++ { // one compile opens one ring
+			cargs := append([]string{"-q", "--root", mono, "compile", "--out", deploy, "--now", now}, args...)
+			if i > 0 {
+				cargs = append(cargs, "--feedback", feedback)
+			}
+			if code, out := run(cargs...); code != 0 {
+				t.Fatalf("%s compile: exit %d\n%s", what, code, out)
+			}
+			writeFeedback(t, deploy, feedback, now)
+		}
 	}
+	walk("baseline", 4, "--approvals", filepath.Join(root, "docs", "examples", "approvals.json"))
 	g.Git(t, deploy, "init", "-q")
 	g.Git(t, deploy, "add", "-A")
 	g.Git(t, deploy, "commit", "-q", "-m", "baseline")
@@ -69,10 +96,11 @@ func TestVersionBumpToMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// CI on merge: compile proposing sign-offs, publish.
-	if code, out := run("-q", "--root", mono, "compile", "--out", deploy, "--now", now, "--signoff", "propose"); code != 0 {
-		t.Fatalf("compile: exit %d\n%s", code, out)
-	}
+	// CI on merge: compile proposing sign-offs, the rollout walking lab,
+	// canary and pilot on the stores' feedback, publish. (Publish after the
+	// compile that enters pilot: decisions.jsonl holds one compile's
+	// decisions, and the sign-off gate reads it.)
+	walk("bump", 3, "--signoff", "propose")
 	code, out := run("-q", "publish", "--dir", deploy, "--repo", repoURL, "--provider", "gitea", "--clone-dir", filepath.Join(t.TempDir(), "clone"))
 	if code != 0 {
 		t.Fatalf("publish: exit %d\n%s", code, out)
@@ -126,6 +154,27 @@ func TestVersionBumpToMerge(t *testing.T) {
 }
 
 // copyMonorepo copies the fleet's source (not its build outputs).
+// writeFeedback stands in for the stores' agents: every store of the deploy
+// tree's state reports every app it runs Ready.
+func writeFeedback(t *testing.T, deploy, file, now string) {
+	t.Helper()
+	st, err := fdeploy.ReadState(deploy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rollout.SnapshotFromState(st, at, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func copyMonorepo(t *testing.T, root, dst string) {
 	t.Helper()
 	if err := os.MkdirAll(dst, 0o755); err != nil {
