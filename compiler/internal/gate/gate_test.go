@@ -474,3 +474,37 @@ func TestRunOnlyAndRecordAll(t *testing.T) {
 		})
 	}
 }
+
+// A ring the rollout holds keeps what it runs, recorded as a defer with the
+// rollout's reason, also when --signoff propose would render a change that
+// needs sign-off (it did before: propose let a held ring through), and a
+// paused store's change that needs sign-off is held under propose too.
+func TestRunHoldUnderPropose(t *testing.T) {
+	f := testFleet()
+	f.Apps = f.Apps[:1] // pos only
+	f.Rings[1].Signoff = []string{"ops"}
+	tr := resolve(t, f)
+	prev := prevState(tr, nil, map[string][]string{"il-1": {posOld}, "wi-1": {posOld}, "wi-2": {posOld}, "ca-1": {posOld}})
+	holdReason := policy.Reason{Rule: "fleetc.rollout", Verdict: policy.Defer, Msg: "rollout of 2.0.0: chain waits for canary"}
+	hold := func(app, ring, version string) (policy.Reason, *time.Time, bool) {
+		return holdReason, nil, ring == "chain"
+	}
+	for _, propose := range []bool{false, true} {
+		res := run(t, Options{Targets: tr, Previous: prev, Propose: propose, Hold: hold})
+		for _, id := range []string{"il-1", "wi-2", "ca-1"} { // the chain ring
+			if got := res.Desired.Stores[id].Apps["pos"]; got != posOld {
+				t.Errorf("propose=%v: %s runs %s, want the held %s", propose, id, got, posOld)
+			}
+			d := decisionOf(res, id, "pos")
+			if !propose {
+				continue // needs-signoff holds it anyway
+			}
+			if d == nil || d.Verdict != policy.Defer || d.Runs != "1.0.0" || !slices.Contains(d.Rules, "fleetc.rollout") {
+				t.Errorf("propose: %s decision %+v, want a defer by fleetc.rollout", id, d)
+			}
+		}
+		if got := res.Desired.Stores["wi-1"].Apps["pos"]; got == posOld {
+			t.Errorf("propose=%v: canary held though the rollout opened it", propose)
+		}
+	}
+}

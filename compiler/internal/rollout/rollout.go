@@ -374,6 +374,9 @@ func evaluate(app string, rs *ringStores, rr *deploy.RingRollout, ro *deploy.Rol
 }
 
 func short(d time.Duration) string {
+	if d < time.Minute {
+		return "0m"
+	}
 	s := d.Round(time.Minute).String()
 	s = strings.TrimSuffix(s, "0s")
 	return strings.TrimSuffix(s, "0m")
