@@ -15,11 +15,15 @@ build:
 
 # Compile the sample fleet in this repo into ./out and print the plan: first
 # without approvals (what needs sign-off from whom), then with the approvals
-# in docs/examples/approvals.json (legal, ops, franchise-relations, platform).
+# in docs/examples/approvals.json (legal, ops, franchise-relations, platform)
+# — a first rollout reaches the lab ring only — then the next night's plan
+# on the lab stores' feedback, which opens canary (docs/rollout.md).
 demo: build
 	$(BIN) validate
 	$(BIN) plan --out $(DEMO_OUT) --now "$(DEMO_NOW)"
 	$(BIN) compile --out $(DEMO_OUT) --now "$(DEMO_NOW)" --approvals docs/examples/approvals.json
+	@echo "== the next night, with the lab stores' feedback (docs/examples/feedback-sample.json): the rollout opens canary"
+	$(BIN) plan --out $(DEMO_OUT) --now 2026-11-25T09:00:00Z --approvals docs/examples/approvals.json --feedback docs/examples/feedback-sample.json
 
 # The whole test suite: Go tests with the race detector (testscript
 # scenarios, golden deploy tree, fuzz seeds) and the Rego unit tests. At the

@@ -210,3 +210,22 @@ func TestCompileDeterministic(t *testing.T) {
 		t.Errorf("recompile verdicts = %v, want 4 deny, 240 defer, 0 allow", v)
 	}
 }
+
+// The example snapshot in docs decodes against the sample fleet without a
+// finding, and on the night after the demo's compile it opens canary.
+func TestFeedbackExample(t *testing.T) {
+	root := repoRoot(t)
+	out := filepath.Join(t.TempDir(), "deploy")
+	compileSample(t, out, 0)
+	res, err := Compile(context.Background(), Options{
+		Root: root, Out: out, Now: goldenNow.Add(24 * time.Hour), DryRun: true,
+		ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"),
+		FeedbackFile:  filepath.Join(root, "docs", "examples", "feedback-sample.json"),
+	})
+	if err != nil || res.Failed() || len(res.Diagnostics) != 0 {
+		t.Fatalf("compile with the example feedback: %v %v", err, res.Diagnostics)
+	}
+	if got := res.Rollout.Rollouts["pos"].Rings[1]; got.Ring != "canary" || got.Opened == nil {
+		t.Errorf("canary not opened on the lab's feedback: %+v", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/gitserve"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 func TestMain(m *testing.M) {
@@ -147,7 +148,7 @@ func (h *harness) fleetcRun(want int, args ...string) string {
 	return string(out)
 }
 
-// release compiles at now, publishes to the rollout branch with the plain
+// release compiles at now (with compileArgs), publishes to the rollout branch with the plain
 // git provider, merges it into main (the deploy repository's main is what
 // every store's Flux follows) and returns main's revision as Flux names it.
 func (h *harness) release(now string, compileArgs ...string) string {
@@ -304,4 +305,79 @@ func (h *harness) waitGone(id, kind, namespace, name string) {
 		h.t.Fatalf("store %s: %v", id, err)
 	}
 	h.step("store %s: %s %s/%s gone", id, kind, namespace, name)
+}
+
+// feedback writes the feedback snapshot the stores' agents would report
+// now, read from each real API server: per app Kustomization (labelled
+// fleetc.dev/app) its version and variant labels and its Ready condition.
+// It stands in for fleetc-agent and the collector until they exist.
+func (h *harness) feedback(now string) string {
+	h.t.Helper()
+	at, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	snap := rollout.Snapshot{Schema: rollout.SnapshotSchema, GeneratedAt: at, Stores: map[string]*rollout.StoreReport{}}
+	for _, id := range h.stores {
+		ks, err := h.clusters[id].List(h.ctx, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system")
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		r := &rollout.StoreReport{ReportedAt: at, Nodes: &rollout.Nodes{Total: 1, Ready: 1}, Apps: map[string]*rollout.AppReport{}}
+		for _, k := range ks {
+			app := k.Metadata.Labels["fleetc.dev/app"]
+			if app == "" || strings.HasSuffix(k.Metadata.Name, ".release") {
+				continue
+			}
+			st, reason, msg := k.Ready()
+			ready := "unknown"
+			switch st {
+			case "True":
+				ready = "true"
+			case "False":
+				ready = "false"
+			}
+			// While the Kustomization waits for health, what it applied
+			// may already have failed: a HelmRelease or the inner
+			// Kustomization that is Ready=False is the app failing.
+			if ready != "true" {
+				for _, obj := range [][2]string{{"helmreleases.helm.toolkit.fluxcd.io", app}, {"kustomizations.kustomize.toolkit.fluxcd.io", app + ".release"}} {
+					if o, ok, _ := h.clusters[id].Get(h.ctx, obj[0], "flux-system", obj[1]); ok {
+						if ost, oreason, omsg := o.Ready(); ost == "False" {
+							ready, reason, msg = "false", oreason, omsg
+						}
+					}
+				}
+			}
+			r.Apps[app] = &rollout.AppReport{Version: k.Metadata.Labels["fleetc.dev/version"], Variant: k.Metadata.Labels["fleetc.dev/variant"],
+				Revision: k.Status.LastAppliedRevision, Ready: ready, Reason: reason, Message: msg}
+		}
+		snap.Stores[id] = r
+	}
+	b, err := json.MarshalIndent(snap, "", "  ")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	file := filepath.Join(h.dir, "feedback-"+strings.NewReplacer(":", "").Replace(now)+".json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return file
+}
+
+// noApps checks that the stores' clusters have no app Kustomization: the
+// rollout has not opened their ring.
+func (h *harness) noApps(ids ...string) {
+	h.t.Helper()
+	for _, id := range ids {
+		ks, err := h.clusters[id].List(h.ctx, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system")
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, k := range ks {
+			if k.Metadata.Name != "flux-system" {
+				h.t.Errorf("store %s runs %s before the rollout opened its ring", id, k.Metadata.Name)
+			}
+		}
+	}
 }

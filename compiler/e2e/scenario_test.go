@@ -44,10 +44,22 @@ func TestRollout(t *testing.T) {
 
 	t.Run("install", func(t *testing.T) {
 		h.t = t
+		// A first compile reaches the lab ring only; the others wait for
+		// evidence (docs/rollout.md).
 		rev := h.release(nowAll)
 		for _, id := range stores {
 			h.bootstrap(id)
 		}
+		h.waitApplied("1234", rev, apps...)
+		h.waitApplied("austin-lab-2", rev)
+		h.waitApplied("store-12", rev)
+		h.noApps("austin-lab-2", "store-12")
+		// What the lab store's Flux reports promotes the next ring only.
+		rev = h.release(nowAll, "--feedback", h.feedback(nowAll))
+		h.waitApplied("austin-lab-2", rev, apps...)
+		h.waitApplied("store-12", rev)
+		h.noApps("store-12")
+		rev = h.release(nowAll, "--feedback", h.feedback(nowAll))
 		for _, id := range stores {
 			h.waitApplied(id, rev, apps...)
 		}
@@ -95,9 +107,13 @@ func TestRollout(t *testing.T) {
 		if err := editFile(filepath.Join(h.fleet, "apps/greeter.cue"), `version: "1.0.0"`, `version: "2.0.0"`); err != nil {
 			t.Fatal(err)
 		}
-		// 09:00 UTC: the Chicago stores are closed (deployable), Tokyo's
-		// store-12 is open: it keeps 1.0.0.
+		// 06:00 UTC: the Chicago stores are closed (deployable), Tokyo's
+		// store-12 is open: when the rollout reaches chain it keeps 1.0.0.
 		rev := h.release(nowNotTokyo)
+		for _, id := range []string{"1234", "austin-lab-2"} {
+			h.waitApplied(id, rev, apps...)
+			rev = h.release(nowNotTokyo, "--feedback", h.feedback(nowNotTokyo))
+		}
 		if v := h.storeVariant("store-12", "greeter"); !strings.HasPrefix(v, "greeter@1.0.0-") {
 			t.Fatalf("state.json: store-12 runs %s during its business hours, want 1.0.0", v)
 		}
@@ -109,8 +125,8 @@ func TestRollout(t *testing.T) {
 				t.Errorf("store %s: greeter chart %s installed, want %s", id, got, want)
 			}
 		}
-		// Next day, 11:30 UTC: store-12's window is open; it catches up.
-		rev = h.release(nowAllNext)
+		// Next day, 10:00 UTC: store-12's window is open; it catches up.
+		rev = h.release(nowAllNext, "--feedback", h.feedback(nowAllNext))
 		h.waitApplied("store-12", rev, apps...)
 		if got := h.configMap("store-12", "greeter", "greeter")["chartVersion"]; got != "2.0.0" {
 			t.Errorf("store-12: greeter chart %s once its window opened, want 2.0.0", got)
@@ -193,5 +209,30 @@ func TestRollout(t *testing.T) {
 		if got := h.configMap("1234", "oil", "oil")["release"]; got != "" {
 			t.Errorf("1234: oil 1.1.0 applied (release %q) while its dependency greeter fails at %s", got, rev)
 		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("failing ring halts the rollout", func(t *testing.T) {
+		h.t = t
+		// The lab store reports greeter not Ready: lab's failure budget
+		// is 0, so the rollout of 3.0.0 halts there and canary keeps 2.0.0.
+		feedback := h.feedback(nowLater)
+		plan := h.fleetcRun(0, "plan", "--out", h.out, "--now", nowLater, "--feedback", feedback)
+		if !strings.Contains(plan, "halted in lab: 1 failing stores exceed the failure budget of 0") {
+			t.Errorf("plan does not say the rollout halted:\n%s", plan)
+		}
+		rev := h.release(nowLater, "--feedback", feedback)
+		ro, _ := h.state()["rollouts"].(map[string]any)["greeter"].(map[string]any)
+		halted, _ := ro["halted"].(map[string]any)
+		if halted["ring"] != "lab" || !strings.Contains(fmt.Sprint(halted["failing"]), "1234: ") {
+			t.Errorf("state.json rollout of greeter: %v, want halted in lab naming store 1234", ro)
+		}
+		h.waitApplied("austin-lab-2", rev, "greeter", "oil")
+		if got := h.configMap("austin-lab-2", "greeter", "greeter")["chartVersion"]; got != "2.0.0" {
+			t.Errorf("austin-lab-2 runs greeter %s after the halt in lab, want 2.0.0", got)
+		}
+		h.step("greeter 3.0.0 halted in lab; canary and chain keep 2.0.0")
 	})
 }
