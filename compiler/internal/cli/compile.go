@@ -12,6 +12,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 // compileFlags are shared by compile and plan.
@@ -140,15 +141,16 @@ func runCompile(cmd *cobra.Command, f *compileFlags, dryRun bool) error {
 	switch g.format {
 	case diag.JSON:
 		doc := struct {
-			OK          bool               `json:"ok"`
-			DryRun      bool               `json:"dryRun"`
-			Diagnostics diag.List          `json:"diagnostics"`
-			Plan        *deploy.Plan       `json:"plan,omitempty"`
-			Verdicts    *gate.Summary      `json:"verdicts,omitempty"`
-			Written     *deploy.WriteStats `json:"written,omitempty"`
-			FailedOn    []policy.Verdict   `json:"failedOn,omitempty"`
-			Timings     []timing           `json:"timings,omitempty"`
-		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), res.Plan, res.Verdicts, res.Written, failing(failOn, res.Verdicts), timings(res.Timings)}
+			OK          bool                `json:"ok"`
+			DryRun      bool                `json:"dryRun"`
+			Diagnostics diag.List           `json:"diagnostics"`
+			Plan        *deploy.Plan        `json:"plan,omitempty"`
+			Verdicts    *gate.Summary       `json:"verdicts,omitempty"`
+			Rollout     []rollout.AppStatus `json:"rollout,omitempty"`
+			Written     *deploy.WriteStats  `json:"written,omitempty"`
+			FailedOn    []policy.Verdict    `json:"failedOn,omitempty"`
+			Timings     []timing            `json:"timings,omitempty"`
+		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), res.Plan, res.Verdicts, rolloutApps(res), res.Written, failing(failOn, res.Verdicts), timings(res.Timings)}
 		if err := writeJSON(g.stdout, doc); err != nil {
 			return err
 		}
@@ -229,4 +231,12 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// rolloutApps is each app's ring progress for --format json.
+func rolloutApps(res *compiler.Result) []rollout.AppStatus {
+	if res.Rollout == nil {
+		return nil
+	}
+	return res.Rollout.Apps
 }

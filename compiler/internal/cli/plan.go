@@ -9,6 +9,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 // maxListed is how many store ids a text line lists before it summarises.
@@ -47,6 +48,7 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 		}
 	}
 	printVerdicts(w, res.Verdicts)
+	printRollout(w, res.Rollout)
 	if p.Empty() {
 		line := "no changes to what stores run"
 		if held := heldBack(res.Verdicts); held > 0 {
@@ -60,6 +62,46 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 		} else {
 			fmt.Fprintf(w, "wrote %s (%d new or changed, %d unchanged)\n", plural(ws.Files, "file", "files"), ws.Files-ws.Unchanged, ws.Unchanged)
 		}
+	}
+}
+
+// printRollout writes one line per app whose rollout is halted or has a
+// ring still closed: the rings open, the first one waiting and why, and
+// when it opens if health holds (docs/rollout.md).
+func printRollout(w io.Writer, ro *rollout.Result) {
+	if ro == nil {
+		return
+	}
+	header := false
+	for _, a := range ro.Apps {
+		var open []string
+		line := ""
+		for k, r := range a.Rings {
+			if r.Open {
+				open = append(open, r.Ring)
+				continue
+			}
+			before := a.Rings[k-1]
+			line = fmt.Sprintf("%s waits for %s: %s", r.Ring, before.Ring, before.Gate)
+			if before.OpensAt != nil {
+				line += fmt.Sprintf(" (opens %s if health holds)", before.OpensAt.UTC().Format("2006-01-02 15:04 UTC"))
+			}
+			break
+		}
+		if a.Halted != nil {
+			line = fmt.Sprintf("HALTED in %s since %s: %s", a.Halted.Ring, a.Halted.At.UTC().Format("2006-01-02 15:04 UTC"), a.Halted.Reason)
+			if len(a.Halted.Failing) > 0 {
+				line += ": " + listStores(a.Halted.Failing, len(a.Halted.Failing))
+			}
+		}
+		if line == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "rollout:")
+			header = true
+		}
+		fmt.Fprintf(w, "  %s %s: open in %s; %s\n", a.App, a.Target, strings.Join(open, ", "), line)
 	}
 }
 
