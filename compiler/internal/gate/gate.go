@@ -133,7 +133,10 @@ func Run(ctx context.Context, opts Options) (*Result, diag.List, error) {
 	if err != nil {
 		return nil, diags, fmt.Errorf("policy gate (failing closed, nothing changes): %w", err)
 	}
-	res := c.assemble(ctx, chunks, chunk, npairs)
+	res, err := c.assemble(ctx, chunks, chunk, npairs)
+	if err != nil {
+		return nil, diags, fmt.Errorf("policy gate: %w", err)
+	}
 	return res, diags, nil
 }
 
@@ -148,14 +151,14 @@ type pair struct {
 
 // assemble applies the verdicts: per store its desired apps, and the
 // recorded decisions in store then app order, sized exactly.
-func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, npairs []int32) *Result {
+func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, npairs []int32) (*Result, error) {
 	b := c.b
 	n := len(b.t.Stores)
 	states := make([]*deploy.StoreState, n)
 	nrec := make([]int, len(chunks)) // recorded decisions per chunk
 	used := make([][]bool, len(chunks))
 	var evaluated atomic.Int64
-	forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
+	err := forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
 		pairs := chunks[lo/chunk]
 		u := make([]bool, len(c.vars))
 		k, rec := 0, 0
@@ -189,6 +192,9 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 		used[lo/chunk] = u
 		return nil
 	})
+	if err != nil {
+		return nil, err // a partial desired state must never be returned
+	}
 	res := &Result{Evaluated: int(evaluated.Load()), Desired: &deploy.State{Schema: 1, Variants: map[string]*deploy.Variant{}, Stores: make(map[string]*deploy.StoreState, n)}}
 	for i, ss := range states {
 		if ss != nil {
@@ -210,10 +216,10 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 		total += r
 	}
 	if total == 0 {
-		return res
+		return res, nil
 	}
 	res.Decisions = make([]Decision, total)
-	forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
+	err = forChunks(ctx, n, chunk, c.workers, func(lo, hi int) error {
 		pairs := chunks[lo/chunk]
 		out := res.Decisions[offs[lo/chunk]:]
 		k, j := 0, 0
@@ -255,7 +261,10 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 		}
 		return nil
 	})
-	return res
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // hold is what keeps a store on what it runs after a change the gate lets

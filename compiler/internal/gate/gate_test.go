@@ -1,9 +1,11 @@
 package gate
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -505,6 +507,42 @@ func TestRunHoldUnderPropose(t *testing.T) {
 		}
 		if got := res.Desired.Stores["wi-1"].Apps["pos"]; got == posOld {
 			t.Errorf("propose=%v: canary held though the rollout opened it", propose)
+		}
+	}
+}
+
+// countdownCtx is cancelled after its Err has been asked n times: a gate
+// cancelled at any point of its work.
+type countdownCtx struct {
+	context.Context
+	left atomic.Int64
+}
+
+func (c *countdownCtx) Err() error {
+	if c.left.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// However late it is cancelled, the gate returns an error or the whole
+// result, never a partial desired state with a nil error (assemble ignored
+// its pool's error before).
+func TestRunCancelledNeverPartial(t *testing.T) {
+	f := testFleet()
+	tr := resolve(t, f)
+	prev := prevState(tr, nil, nil)
+	full := run(t, Options{Targets: tr, Previous: prev, Workers: 1})
+	for n := int64(0); n < 64; n++ {
+		ctx := &countdownCtx{Context: context.Background()}
+		ctx.left.Store(n)
+		res, _, err := Run(ctx, Options{Targets: tr, Previous: prev, Engine: defaultEngine(t), Now: now, Workers: 1})
+		if err != nil {
+			continue
+		}
+		if len(res.Desired.Stores) != len(full.Desired.Stores) || len(res.Decisions) != len(full.Decisions) {
+			t.Fatalf("cancelled after %d checks: nil error with %d of %d stores, %d of %d decisions",
+				n, len(res.Desired.Stores), len(full.Desired.Stores), len(res.Decisions), len(full.Decisions))
 		}
 	}
 }
