@@ -256,6 +256,12 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 					d.Until = until
 				}
 				d.Runs = c.version(runs)
+				if d.Verdict == policy.Deny && d.Kind == policy.None && runs < 0 {
+					// What happens to the store: a deny of an app it runs
+					// removes it, whatever the candidate change was (the
+					// policies saw "none" when the target is what it runs).
+					d.Kind, d.To = policy.Remove, ""
+				}
 			}
 			k += m
 		}

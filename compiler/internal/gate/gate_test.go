@@ -86,7 +86,7 @@ func TestRunVerdicts(t *testing.T) {
 				}
 			},
 			wantDecisions: []Decision{{
-				Store: "il-1", App: "drive-thru-vision", Ring: "chain", Kind: policy.None, From: "0.9.3", To: "0.9.3",
+				Store: "il-1", App: "drive-thru-vision", Ring: "chain", Kind: policy.Remove, From: "0.9.3",
 				Verdict: policy.Deny, Rules: []string{"legal.deny_bipa"},
 				Reasons: []policy.Reason{{Rule: "legal.deny_bipa", Verdict: policy.Deny, Msg: bipaMsg, Pos: bipaPos}},
 			}},
@@ -111,7 +111,7 @@ func TestRunVerdicts(t *testing.T) {
 			},
 			wantDecisions: []Decision{
 				{
-					Store: "il-1", App: "drive-thru-vision", Ring: "chain", Kind: policy.None, From: "0.9.3", To: "0.9.3",
+					Store: "il-1", App: "drive-thru-vision", Ring: "chain", Kind: policy.Remove, From: "0.9.3",
 					Verdict: policy.Deny, Rules: []string{"legal.deny_bipa"},
 					Reasons: []policy.Reason{{Rule: "legal.deny_bipa", Verdict: policy.Deny, Msg: bipaMsg, Pos: bipaPos}},
 				},
@@ -245,7 +245,7 @@ func TestRunVerdicts(t *testing.T) {
 			},
 			wantDecisions: []Decision{
 				{
-					Store: "il-1", App: "drive-thru-vision", Ring: "chain", Kind: policy.None, From: "0.9.3", To: "0.9.3",
+					Store: "il-1", App: "drive-thru-vision", Ring: "chain", Kind: policy.Remove, From: "0.9.3",
 					Verdict: policy.Deny, Rules: []string{"legal.deny_bipa"},
 					Reasons: []policy.Reason{{Rule: "legal.deny_bipa", Verdict: policy.Deny, Msg: bipaMsg, Pos: bipaPos}},
 				},

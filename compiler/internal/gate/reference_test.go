@@ -72,6 +72,9 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 		if runs != "" {
 			dec.Runs = b.version(runs)
 		}
+		if verdict == policy.Deny && dec.Kind == policy.None && runs == "" {
+			dec.Kind, dec.To = policy.Remove, "" // what the deny does to the store
+		}
 		res.Decisions = append(res.Decisions, dec)
 	}
 	return res, nil
