@@ -11,7 +11,7 @@ DEMO_NOW    ?= 2026-11-24T09:00:00Z
 .PHONY: build demo test test-short policy-test lint bench e2e golden clean
 
 build:
-	$(GO) build -o $(BIN) ./compiler/cmd/fleetc
+	$(GO) build -buildvcs=true -o $(BIN) ./compiler/cmd/fleetc
 
 # Compile the sample fleet in this repo into ./out and print the plan: first
 # without approvals (what needs sign-off from whom), then with the approvals

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -201,5 +202,26 @@ func TestUnknownCommandExitCode(t *testing.T) {
 	}
 	if err := unknownCommand(newRootCmd(), []string{"compile", "--out", "x"}); err != nil {
 		t.Errorf("a known command: got %v", err)
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	bi := func(v string, settings ...debug.BuildSetting) *debug.BuildInfo {
+		return &debug.BuildInfo{Main: debug.Module{Path: "github.com/fleetc/fleetc", Version: v}, Settings: settings}
+	}
+	rev := debug.BuildSetting{Key: "vcs.revision", Value: "a399e12c0b1d4f5e6a7b8c9d0e1f2a3b4c5d6e7f"}
+	for _, tt := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{nil, "devel"},
+		{bi("v1.4.0"), "v1.4.0"},
+		{bi("(devel)"), "devel"},
+		{bi("(devel)", rev), "devel+a399e12c0b1d"},
+		{bi("(devel)", rev, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "devel+a399e12c0b1d.dirty"},
+	} {
+		if got := versionOf(tt.bi); got != tt.want {
+			t.Errorf("versionOf(%+v) = %q, want %q", tt.bi, got, tt.want)
+		}
 	}
 }
