@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -167,7 +168,7 @@ func TestStoreVarsSurviveFluxSubstitution(t *testing.T) {
 			"data.url":    "https://oil.example/" + id + "/" + ring,
 			"spec.probes": float64(3), "spec.enabled": true,
 		} {
-			sec, k, _ := cut(key)
+			sec, k, _ := strings.Cut(key, ".")
 			if got := dig(cmObj, sec, k); got != want {
 				t.Errorf("store %q named %q: app manifest %s = %#v (%T), want %#v", id, name, key, got, got, want)
 			}
@@ -176,15 +177,6 @@ func TestStoreVarsSurviveFluxSubstitution(t *testing.T) {
 			t.Errorf("zones = %s", z)
 		}
 	}
-}
-
-func cut(s string) (string, string, bool) {
-	for i := range s {
-		if s[i] == '.' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // TestStoreVarUseChecked: a store variable embedded in a longer Helm value

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -85,12 +86,7 @@ func ReadSnapshot(path string, fleet *model.Fleet) (*Snapshot, diag.List) {
 		diags.Errorf(pos, "schema", CodeFeedbackInvalid, "feedback schema is %q, want %q", s.Schema, SnapshotSchema)
 		return nil, diags
 	}
-	ids := make([]string, 0, len(s.Stores))
-	for id := range s.Stores {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.Stores)) {
 		r := s.Stores[id]
 		if fleet.StoreByID[id] == nil {
 			diags.Warnf(pos, "stores."+id, CodeFeedbackUnknownStore, "feedback reports store %q, which the fleet does not have; ignored", id)
@@ -101,12 +97,7 @@ func ReadSnapshot(path string, fleet *model.Fleet) (*Snapshot, diag.List) {
 			diags.Errorf(pos, "stores."+id, CodeFeedbackInvalid, "store %q: reportedAt is missing", id)
 			continue
 		}
-		names := make([]string, 0, len(r.Apps))
-		for app := range r.Apps {
-			names = append(names, app)
-		}
-		slices.Sort(names)
-		for _, app := range names {
+		for _, app := range slices.Sorted(maps.Keys(r.Apps)) {
 			a := r.Apps[app]
 			if fleet.AppByID[app] == nil {
 				diags.Warnf(pos, "stores."+id+".apps."+app, CodeFeedbackUnknownApp, "store %q reports app %q, which the fleet does not have; ignored", id, app)

@@ -187,8 +187,11 @@ func Run(opts Options) *Result {
 		for k := range as.rings {
 			rs := &as.rings[k]
 			rr := &ro.Rings[k]
+			if rr.Opened == nil && k == 0 {
+				rr.Opened = &now // ring 0 opens with the walk (a state edited by hand may say otherwise)
+			}
 			if rr.Opened == nil {
-				// Ring k waits for ring k-1 (k > 0: ring 0 opens with the rollout).
+				// Ring k waits for ring k-1.
 				before := &status.Rings[k-1]
 				if ro.Halted == nil && before.Gate == "" && blocked == "" {
 					rr.Opened = &now

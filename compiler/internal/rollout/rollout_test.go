@@ -257,3 +257,16 @@ func TestReadSnapshot(t *testing.T) {
 		t.Errorf("syntax error position = %+v, want line 2", diags[0].Pos)
 	}
 }
+
+// A state whose first ring is recorded closed (edited by hand) opens it
+// instead of crashing the compile.
+func TestFirstRingRecordedClosed(t *testing.T) {
+	tr := targets(t, "1.0.0")
+	r := Run(Options{Targets: tr, Previous: deploy.NewState(), Now: t0})
+	st := applied(tr, r, deploy.NewState())
+	st.Rollouts["pos"].Rings[0].Opened = nil
+	r = Run(Options{Targets: tr, Previous: st, Now: t0})
+	if got := strings.Join(opened(r), ","); got != "lab" {
+		t.Fatalf("opened %q, want lab", got)
+	}
+}
