@@ -1,0 +1,111 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fleetc/fleetc/agent/internal/kube"
+	"github.com/fleetc/fleetc/agent/internal/kubefake"
+	"github.com/fleetc/fleetc/agent/report"
+)
+
+func client(t *testing.T, api *kubefake.Server) *kube.Client {
+	t.Helper()
+	cfg, err := kube.LoadKubeconfig(must(api.WriteKubeconfig(t.TempDir())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kube.New(cfg, 5*time.Second)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func ts(s string) *time.Time {
+	t := must(time.Parse(time.RFC3339, s))
+	return &t
+}
+
+func TestRead(t *testing.T) {
+	api := kubefake.Start()
+	defer api.Close()
+	var logs bytes.Buffer
+	now := time.Date(2026, 11, 24, 9, 58, 12, 345, time.UTC)
+	r, err := Read(context.Background(), client(t, api), "flux-system", now, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := "main@sha1:4329fe1837957162d4ad7ab8de0438fd172f41fd"
+	want := &report.Report{
+		Schema: report.Schema,
+		At:     now.Truncate(time.Second),
+		Nodes:  report.Nodes{Total: 2, Ready: 1},
+		Apps: map[string]report.App{
+			// Ready=True: its own condition, HelmRelease not consulted.
+			"pos": {Version: "5.12.0", Variant: "5.12.0-8c1d0b7e2a", Revision: rev, Ready: "true",
+				Reason: "ReconciliationSucceeded", Message: "Applied revision: main@sha1:4329fe18", Since: ts("2026-11-24T09:41:03Z")},
+			// Unknown while the inner <app>.release already failed.
+			"kitchen-display": {Version: "3.4.1", Variant: "3.4.1-a1b2c3d4e5", Revision: rev, Ready: "false",
+				Reason: "HealthCheckFailed", Message: "health check failed after 4m30s: timeout waiting for: [Deployment/kitchen/kitchen-display status: 'InProgress']",
+				Since: ts("2026-11-24T09:45:30Z")},
+			// No status yet.
+			"menu-boards": {Version: "2.0.0", Variant: "2.0.0-0f9e8d7c6b", Ready: "unknown"},
+			// Unknown, its HelmRelease is fine: still unknown, own reason.
+			"mqtt-bridge": {Version: "1.2.3", Variant: "1.2.3-5a4b3c2d1e", Revision: rev, Ready: "unknown",
+				Reason: "Progressing", Message: "Reconciliation in progress", Since: ts("2026-11-24T09:42:00Z")},
+			// False itself, and the HelmRelease's failure is the reason given.
+			"order-router": {Version: "1.15.4", Variant: "1.15.4-7e4ce65efd", Revision: rev, Ready: "false",
+				Reason: "InstallFailed", Message: "Helm install failed for release order-router/order-router with chart order-router@1.15.4: context deadline exceeded",
+				Since: ts("2026-11-24T09:46:58Z")},
+		},
+	}
+	got, _ := json.MarshalIndent(r, "", "  ")
+	exp, _ := json.MarshalIndent(want, "", "  ")
+	if !bytes.Equal(got, exp) {
+		t.Errorf("report:\n%s\nwant:\n%s", got, exp)
+	}
+	if !strings.Contains(logs.String(), "app=fryer-telemetry") || !strings.Contains(logs.String(), "no version label") {
+		t.Errorf("no warning for fryer-telemetry's missing version label; logs:\n%s", logs.String())
+	}
+	r.Store, r.Seq = "us-il-chicago-0900", 1
+	if err := r.Validate(); err != nil {
+		t.Errorf("the report does not validate: %v", err)
+	}
+}
+
+func TestReadFailures(t *testing.T) {
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   string // "" when the read succeeds
+	}{
+		{kubefake.Nodes, http.StatusForbidden, `list nodes: GET https://`},
+		{kubefake.Kustomizations, http.StatusForbidden, `kustomizations.kustomize.toolkit.fluxcd.io is forbidden`},
+		{kubefake.Kustomizations, http.StatusNotFound, `list Kustomizations:`},
+		{kubefake.HelmReleases, http.StatusInternalServerError, `list HelmReleases:`},
+		{kubefake.HelmReleases, http.StatusNotFound, ""},
+	} {
+		api := kubefake.Start()
+		api.Answer(tc.path, tc.status)
+		r, err := Read(context.Background(), client(t, api), "flux-system", time.Now(), slog.New(slog.DiscardHandler))
+		api.Close()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s %d: %v, want a report", tc.path, tc.status, err)
+		case tc.want == "" && r.Apps["order-router"].Reason != "HealthCheckFailed":
+			t.Errorf("%s %d: order-router %+v, want its own condition without HelmReleases", tc.path, tc.status, r.Apps["order-router"])
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s %d: err %v, want %q", tc.path, tc.status, err, tc.want)
+		}
+	}
+}

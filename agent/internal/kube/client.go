@@ -1,0 +1,105 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// maxBody bounds what one response may hold: a store's lists are tens of
+// kilobytes; a runaway one must not take the agent's memory.
+const maxBody = 32 << 20
+
+// Client talks to one API server.
+type Client struct {
+	cfg  *Config
+	http *http.Client
+}
+
+// New makes a client whose every request times out after timeout.
+func New(cfg *Config, timeout time.Duration) *Client {
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		TLSClientConfig:     cfg.TLS,
+		TLSHandshakeTimeout: timeout,
+		MaxIdleConns:        1,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	return &Client{cfg: cfg, http: &http.Client{Transport: tr, Timeout: timeout}}
+}
+
+// StatusError is an answer other than 2xx, with the API's Status message:
+// for a 403 it says which user may not do which verb on which resource.
+type StatusError struct {
+	Method, URL string
+	Code        int
+	Reason      string // the Status reason: Forbidden, NotFound, …
+	Message     string
+}
+
+func (e *StatusError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Reason
+	}
+	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.URL, e.Code, http.StatusText(e.Code), msg)
+}
+
+// List GETs the collection at path (/api/v1/nodes, /apis/GROUP/VERSION/
+// namespaces/NS/RESOURCE) and decodes the JSON list into out.
+func (c *Client) List(ctx context.Context, path string, out any) error {
+	url := c.cfg.Server + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "fleetc-agent")
+	token := c.cfg.Token
+	if c.cfg.TokenFile != "" {
+		b, err := os.ReadFile(c.cfg.TokenFile)
+		if err != nil {
+			return fmt.Errorf("GET %s: token (%s): %w", url, c.cfg.Source, err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s (%s): %w", url, c.cfg.Source, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("GET %s: reading the response: %w", url, err)
+	}
+	if len(body) > maxBody {
+		return fmt.Errorf("GET %s: response larger than %d MiB", url, maxBody>>20)
+	}
+	if resp.StatusCode/100 != 2 {
+		se := &StatusError{Method: http.MethodGet, URL: url, Code: resp.StatusCode}
+		var st struct {
+			Kind    string `json:"kind"`
+			Reason  string `json:"reason"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &st) == nil && st.Kind == "Status" {
+			se.Reason, se.Message = st.Reason, st.Message
+		} else {
+			se.Message = strings.TrimSpace(string(body[:min(len(body), 512)]))
+		}
+		return se
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: decoding the list: %w", url, err)
+	}
+	return nil
+}
