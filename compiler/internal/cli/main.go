@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -34,7 +35,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // Main runs fleetc with os.Args and returns the exit code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
@@ -105,6 +106,7 @@ verdicts named by compile/plan --fail-on (e.g. --fail-on deny,defer);
 		newVersionCmd(),
 		newSignoffCmd(),
 		newCodeownersCmd(),
+		newFeedbackCmd(),
 	)
 	usageArgs(root)
 	return root

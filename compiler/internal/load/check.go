@@ -91,6 +91,7 @@ func merge(s *schema, results []fileResult, elsewhere func(id string) bool) (*mo
 		fleet.Settings = s.settings
 	}
 	checkRingOrder(&l, fleet.Rings, ringOrderPos)
+	checkAgentKeys(&l, fleet.Stores)
 	fleet.Index()
 	checkRefs(&l, fleet, invalid, elsewhere)
 	checkCycles(&l, fleet)
@@ -119,6 +120,25 @@ func checkRingOrder(l *diag.List, rings []*model.Ring, orderPos []map[string]dia
 			continue
 		}
 		first[r.Order], firstPos[r.Order] = r, pos
+	}
+}
+
+// checkAgentKeys reports a store agent public key another store already
+// declares: the collector would take either store's reports for the other.
+func checkAgentKeys(l *diag.List, stores []*model.Store) {
+	first := map[string]*model.Store{}
+	for _, st := range stores {
+		if st.Agent == nil {
+			continue
+		}
+		if other, dup := first[st.Agent.PublicKey]; dup {
+			l.Add(diag.Diagnostic{Pos: st.Pos, Path: joinPath(joinPath(joinPath("stores", st.ID), "agent"), "publicKey"),
+				Code:    "duplicate-agent-key",
+				Message: fmt.Sprintf("store %q declares the agent public key of store %q; each store's agent makes its own key (fleetc-agent pubkey)", st.ID, other.ID),
+				Related: []diag.Pos{other.Pos}})
+			continue
+		}
+		first[st.Agent.PublicKey] = st
 	}
 }
 

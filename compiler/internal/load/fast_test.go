@@ -64,6 +64,7 @@ func TestFastShape(t *testing.T) {
 		"cluster":      "[[nodes] [k3sVersion] [fluxVersion]]",
 		"hours":        "[]", // a pattern, validated whole
 		"pause":        "[]", // a pointer in Go, validated whole
+		"agent":        "[]",
 		"name":         "[]",
 	}
 	for l, w := range want {

@@ -67,6 +67,7 @@ type Store struct {
 	Attributes   Attributes                `json:"attributes"`
 	Cluster      Cluster                   `json:"cluster"`
 	Pause        *Pause                    `json:"pause,omitempty"`
+	Agent        *Agent                    `json:"agent,omitempty"`
 	Values       map[string]map[string]any `json:"values,omitempty"` // per-app store overrides
 
 	Pos  diag.Pos `json:"-"` // where the store is declared
@@ -104,6 +105,11 @@ type Cluster struct {
 	Nodes       int    `json:"nodes"`
 	K3sVersion  string `json:"k3sVersion,omitempty"`
 	FluxVersion string `json:"fluxVersion,omitempty"`
+}
+
+// Agent is the store's fleetc-agent identity.
+type Agent struct {
+	PublicKey string `json:"publicKey"` // "ed25519:<base64>", see agent/report
 }
 
 // Pause holds a store at what it runs now.
