@@ -147,4 +147,3 @@ from its database. compile and plan read it with --feedback.`,
 	c.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "give up on the collector after this long")
 	return c
 }
-
