@@ -28,19 +28,21 @@ func TestMain(m *testing.M) {
 
 // harness is one run: the servers, the store clusters and fleetc.
 type harness struct {
-	t        *testing.T
-	ctx      context.Context
-	start    time.Time
-	dir      string // everything the run writes; kept when it fails
-	fleetc   string
-	repoRoot string
-	fleet    string // the fleet's monorepo root
-	out      string // fleetc compile --out
-	git      *gitserve.Server
-	deploy   string // the deploy repository's URL
-	helm     *HelmRepo
-	clusters map[string]*Cluster // by store id
-	stores   []string
+	t         *testing.T
+	ctx       context.Context
+	start     time.Time
+	dir       string // everything the run writes; kept when it fails
+	fleetc    string
+	repoRoot  string
+	fleet     string // the fleet's monorepo root
+	out       string // fleetc compile --out
+	git       *gitserve.Server
+	deploy    string // the deploy repository's URL
+	helm      *HelmRepo
+	clusters  map[string]*Cluster // by store id
+	stores    []string
+	agent     string // the fleetc-agent binary
+	collector string // fleetc feedback serve's URL
 }
 
 // step prints progress with the time since the run started.

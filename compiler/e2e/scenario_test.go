@@ -41,6 +41,7 @@ func TestRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	apps := []string{"drive-thru-vision", "greeter", "oil"}
+	h.startAgents()
 
 	t.Run("install", func(t *testing.T) {
 		h.t = t
@@ -63,6 +64,9 @@ func TestRollout(t *testing.T) {
 		for _, id := range stores {
 			h.waitApplied(id, rev, apps...)
 		}
+		// Each store's own agent, with only its RBAC, reports the same
+		// through the collector.
+		h.agentsAgree(nowAll)
 		for _, id := range stores {
 			name := storeNames[id]
 			// Helm values: whole variables arrive as strings whatever
@@ -218,7 +222,11 @@ func TestRollout(t *testing.T) {
 		h.t = t
 		// The lab store reports greeter not Ready: lab's failure budget
 		// is 0, so the rollout of 3.0.0 halts there and canary keeps 2.0.0.
-		feedback := h.feedback(nowLater)
+		// The stores' own agents report it through the collector, and
+		// the rollout halts on the snapshot fleetc feedback export wrote.
+		// (A failing store needs no bake time, so the agents' real clock
+		// against the scenario's --now does not matter here.)
+		feedback := h.agentsAgree(nowLater)
 		plan := h.fleetcRun(0, "plan", "--out", h.out, "--now", nowLater, "--feedback", feedback)
 		if !strings.Contains(plan, "halted in lab: 1 failing stores exceed the failure budget of 0") {
 			t.Errorf("plan does not say the rollout halted:\n%s", plan)
