@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fleetc/fleetc/agent/report"
@@ -84,7 +85,7 @@ func NewServer(db *DB, fleet *Fleet, opts ServerOptions) *Server {
 	s.storesOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "fleetc_collector_stores_with_key",
 		Help: "Stores of the loaded fleet that declare an agent public key."})
 	s.reg.MustRegister(s.reports, s.latency, s.reloads, s.storesOK,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.SetFleet(fleet)
 	return s
 }
