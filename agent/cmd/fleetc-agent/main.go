@@ -23,6 +23,8 @@ import (
 
 	"github.com/fleetc/fleetc/agent/internal/identity"
 	"github.com/fleetc/fleetc/agent/report"
+
+	"github.com/fleetc/fleetc/internal/buildinfo"
 )
 
 const help = `fleetc-agent: report a store cluster's Flux state to the fleetc collector.
@@ -200,31 +202,8 @@ func (s *sizeFlag) Set(v string) error {
 	return nil
 }
 
-// version is the module version of a tagged build, else "devel" with the
-// commit the binary was built from and ".dirty" for a modified work tree.
+// version is the binary's build stamp (internal/buildinfo, shared with fleetc).
 func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	v := "devel+" + rev[:min(12, len(rev))]
-	if modified == "true" {
-		v += ".dirty"
-	}
-	return v
+	bi, _ := debug.ReadBuildInfo()
+	return buildinfo.Version(bi)
 }

@@ -18,6 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
+	"github.com/fleetc/fleetc/compiler/internal/feedback"
 	"github.com/fleetc/fleetc/compiler/internal/testenv/pgtest"
 )
 
@@ -137,7 +138,7 @@ func runOne(ctx context.Context, o options, fleetc, root, work string, keys []ed
 	if !o.kill {
 		first.cpuProfile = profile
 	}
-	logf("%s run %d: starting the collector on %s (%s)", db, r, listen, redact(dsn))
+	logf("%s run %d: starting the collector on %s (%s)", db, r, listen, feedback.RedactDSN(dsn))
 	c, err := startCollector(ctx, first)
 	if err != nil {
 		return nil, err
@@ -187,13 +188,6 @@ func postmasterPid(pg *pgtest.Postgres) int {
 	line, _, _ := strings.Cut(string(b), "\n")
 	n, _ := strconv.Atoi(strings.TrimSpace(line))
 	return n
-}
-
-func redact(dsn string) string {
-	if i := strings.Index(dsn, "?"); i >= 0 {
-		return dsn[:i]
-	}
-	return dsn
 }
 
 // verify checks every acknowledged report is in the database. The primary

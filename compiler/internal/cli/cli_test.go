@@ -19,6 +19,8 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 	"github.com/fleetc/fleetc/compiler/internal/rollout"
+
+	"github.com/fleetc/fleetc/internal/buildinfo"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar (cmp files)")
@@ -220,8 +222,8 @@ func TestVersionOf(t *testing.T) {
 		{bi("(devel)", rev), "devel+a399e12c0b1d"},
 		{bi("(devel)", rev, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "devel+a399e12c0b1d.dirty"},
 	} {
-		if got := versionOf(tt.bi); got != tt.want {
-			t.Errorf("versionOf(%+v) = %q, want %q", tt.bi, got, tt.want)
+		if got := buildinfo.Version(tt.bi); got != tt.want {
+			t.Errorf("buildinfo.Version(%+v) = %q, want %q", tt.bi, got, tt.want)
 		}
 	}
 }

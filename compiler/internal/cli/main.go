@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fleetc/fleetc/internal/buildinfo"
 )
 
 // Exit codes every command shares.
@@ -206,35 +208,5 @@ func noArgs(hint string) cobra.PositionalArgs {
 // version is the module version when built from a tagged module, else "devel".
 func version() string {
 	bi, _ := debug.ReadBuildInfo()
-	return versionOf(bi)
-}
-
-// versionOf stamps fleetc from its build: the module version when built
-// from a tagged module (go install …@v1.2.3), else "devel" with the commit
-// the binary was built from (go build in a git checkout records it) and
-// ".dirty" when the work tree had changes: "devel+a399e12c0b1d.dirty".
-func versionOf(bi *debug.BuildInfo) string {
-	if bi == nil {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	v := "devel+" + rev[:min(12, len(rev))]
-	if modified == "true" {
-		v += ".dirty"
-	}
-	return v
+	return buildinfo.Version(bi)
 }

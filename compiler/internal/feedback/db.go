@@ -94,15 +94,15 @@ func Open(ctx context.Context, dsn string, opts DBOptions) (*DB, error) {
 		w.SetMaxOpenConns(8)
 		d.w, d.r, d.kind, writers = w, w, "postgres", 4
 	default:
-		return nil, fmt.Errorf("--db %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", redactDSN(dsn))
+		return nil, fmt.Errorf("--db %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", RedactDSN(dsn))
 	}
 	if err := d.w.PingContext(ctx); err != nil {
 		d.closeDBs()
-		return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("database %s: %w", RedactDSN(dsn), err)
 	}
 	if err := d.migrate(ctx); err != nil {
 		d.closeDBs()
-		return nil, fmt.Errorf("database %s: migrate: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("database %s: migrate: %w", RedactDSN(dsn), err)
 	}
 	for range writers {
 		d.writers.Add(1)
@@ -114,8 +114,8 @@ func Open(ctx context.Context, dsn string, opts DBOptions) (*DB, error) {
 // Kind is "sqlite" or "postgres".
 func (d *DB) Kind() string { return d.kind }
 
-// redactDSN drops a password from a postgres URL.
-func redactDSN(dsn string) string {
+// RedactDSN masks a password from a postgres URL.
+func RedactDSN(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		rest := dsn[i+3:]
 		if at := strings.LastIndex(rest, "@"); at >= 0 {
@@ -320,8 +320,11 @@ func (d *DB) acceptTx(ctx context.Context, tx *sql.Tx, p *pending) (error, error
 		r.Store, p.key, int64(r.Seq), r.At.UnixMilli(), p.received.UnixMilli(), string(p.body)); err != nil {
 		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM fleetc_reports WHERE store = $1 AND received_at < (
-		SELECT received_at FROM fleetc_reports WHERE store = $1 ORDER BY received_at DESC, seq DESC LIMIT 1 OFFSET $2)`,
+	// Keep the newest History rows in History's order (received_at, then
+	// seq: reports committed in the same millisecond are told apart by
+	// seq, so a bound on received_at alone would keep too many).
+	_, err = tx.ExecContext(ctx, `DELETE FROM fleetc_reports WHERE store = $1 AND (received_at, seq) < (
+		SELECT received_at, seq FROM fleetc_reports WHERE store = $1 ORDER BY received_at DESC, seq DESC LIMIT 1 OFFSET $2)`,
 		r.Store, d.opts.History-1)
 	return nil, err
 }

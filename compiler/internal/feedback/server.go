@@ -171,12 +171,9 @@ func (s *Server) accept(r *http.Request) (uint64, *rejection) {
 		}
 		return 0, &rejection{http.StatusForbidden, "unknown-key", msg, 0}
 	}
+	// sig is not empty (checked above), so any error is a bad signature.
 	if err := report.Verify(key, body, sig); err != nil {
-		reason := "bad-signature"
-		if errors.Is(err, report.ErrNoSignature) {
-			return 0, &rejection{http.StatusUnauthorized, "unsigned", err.Error(), 0}
-		}
-		return 0, &rejection{http.StatusForbidden, reason, err.Error(), 0}
+		return 0, &rejection{http.StatusForbidden, "bad-signature", err.Error(), 0}
 	}
 	rep, err := report.Decode(body)
 	if err != nil {
