@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/internal/window"
 )
 
 func utc(s string) time.Time {
@@ -17,7 +18,7 @@ func utc(s string) time.Time {
 
 func everyDay(open, close string) map[string]model.DayHours {
 	h := map[string]model.DayHours{}
-	for _, d := range weekdays {
+	for _, d := range window.Weekdays {
 		h[d] = model.DayHours{Open: open, Close: close}
 	}
 	return h
@@ -95,6 +96,20 @@ func TestStoreWindow(t *testing.T) {
 			if w.Open != tc.open || opens != tc.opens || closes != tc.closes || w.Source != tc.source || w.Zone != tc.zone {
 				t.Errorf("got open=%v %s..%s source=%s zone=%s; want open=%v %s..%s source=%s zone=%s",
 					w.Open, opens, closes, w.Source, w.Zone, tc.open, tc.opens, tc.closes, tc.source, tc.zone)
+			}
+			// The store's agent decides from the rendered text: it must
+			// read the same window at the same instant.
+			text := Schedule(s, tc.group, defaults).Text()
+			sched, err := window.Parse(text, tc.zone)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", text, err)
+			}
+			st, err := sched.At(utc(tc.now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Open != w.Open || !st.OpensAt.Equal(w.OpensAt) || !st.ClosesAt.Equal(w.ClosesAt) || st.Always != (tc.hours == nil && tc.group == nil) {
+				t.Errorf("agent reads %q as %+v; compiler: %+v", text, st, w)
 			}
 		})
 	}

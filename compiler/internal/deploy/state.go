@@ -101,6 +101,16 @@ type StoreState struct {
 	// (profiles/<name>/ in the deploy tree). AssignProfiles sets it; empty
 	// means not assigned yet.
 	Profile string `json:"-"`
+	// Unheld lists the variants (ids, sorted) this compile let
+	// through while the store was outside its window or frozen (an
+	// override): the store's agent must not hold them back either
+	// (docs/agent.md, "Window enforcement"). Not kept in state.json.
+	Unheld []string `json:"-"`
+	// Window and Freezes are what the store's agent enforces, as the
+	// gate read them (settings.agent.enforceWindows; empty otherwise): the
+	// window's text (internal/window) and the freezes that hold every app.
+	Window  string `json:"-"`
+	Freezes string `json:"-"`
 }
 
 // NewState returns an empty state of the current schema.

@@ -29,6 +29,11 @@ type builder struct {
 
 	apps         map[string]*model.App // including stubs for apps no longer declared
 	windows      []calendar.Window     // by store index
+	// schedules and freezeTexts are what the store's agent enforces
+	// (settings.agent.enforceWindows; nil otherwise): the window's text by
+	// store index, and by freeze set the freezes that hold every app.
+	schedules   []string
+	freezeTexts []string
 	freezeSet    []int32               // by store index: index into freezeSets
 	freezeSets   [][]policy.Freeze     // distinct sets of freezes whose store scope covers a store
 	overrideSet  []int32               // by store index: index into overrideSets
@@ -97,6 +102,10 @@ func newBuilder(opts Options) (*builder, diag.List) {
 	}
 	zones := map[string]*zone{}
 	windows := map[string]calendar.Window{}
+	schedules := map[string]string{}
+	if b.f.Settings.Agent.EnforceWindows {
+		b.schedules = make([]string, n)
+	}
 	freezeSets := map[string]int32{"": 0}
 	overrideSets := map[string]int32{"": 0}
 	var key []byte
@@ -125,6 +134,18 @@ func newBuilder(opts Options) (*builder, diag.List) {
 			}
 		}
 		b.windows[i] = w
+		if b.schedules != nil {
+			text, ok := schedules[string(key)]
+			if !ok {
+				var groupWindow *model.GroupWindow
+				if g := calendar.GroupFor(gw); g != nil {
+					groupWindow = g.Window
+				}
+				text = calendar.Schedule(s, groupWindow, b.f.Settings.Window).Text()
+				schedules[string(key)] = text
+			}
+			b.schedules[i] = text
+		}
 		z := zones[s.Timezone]
 		if z == nil {
 			loc, err := time.LoadLocation(s.Timezone)
@@ -174,10 +195,33 @@ func newBuilder(opts Options) (*builder, diag.List) {
 		}
 		b.overrideSet[i] = internSet(overrideSets, &b.overrideSets, key, os)
 	}
+	if b.schedules != nil {
+		b.freezeTexts = make([]string, len(b.freezeSets))
+		for id, set := range b.freezeSets {
+			b.freezeTexts[id] = freezeText(set, b.now)
+		}
+	}
 	if b.hist = opts.History; b.hist == nil {
 		b.hist = b.indexHistory()
 	}
 	return b, diags
+}
+
+// freezeText lists the freezes of a store that hold every app and have
+// not ended at now, as "start/end" RFC 3339 UTC pairs separated by commas,
+// in start order: the store's agent holds the window gate shut while one
+// is in force. Freezes on some apps only are enforced by the compile
+// alone (the agent's gate is per store).
+func freezeText(set []policy.Freeze, now time.Time) string {
+	var spans []string
+	for _, f := range set {
+		if len(f.Freeze.Apps) > 0 || !f.End.After(now) {
+			continue
+		}
+		spans = append(spans, f.Start.UTC().Format(time.RFC3339)+"/"+f.End.UTC().Format(time.RFC3339))
+	}
+	slices.Sort(spans)
+	return strings.Join(slices.Compact(spans), ",")
 }
 
 // freezeAt is a freeze resolved in one zone.

@@ -57,6 +57,10 @@ type entry struct {
 
 	runs     int32 // variant run after the gate (store not paused); -1 none
 	recorded bool
+	// outside: at the compile's now the store is outside its window or a
+	// freeze on the app is in force; a change allowed anyway (an override)
+	// must not be held by the store's agent either (Unheld).
+	outside  bool
 	rules    []string
 	until    *time.Time
 }
@@ -301,6 +305,8 @@ func (c *classifier) input(e *entry) policy.Input {
 		values = from.prevVals
 	}
 	e.kind = changeKind(p)
+	freezes := scopedFreezes(b.freezes(i), app.ID)
+	e.outside = !b.windows[i].Open || slices.ContainsFunc(freezes, func(f policy.Freeze) bool { return f.Active })
 	return policy.Input{
 		Store:     cls.facts,
 		App:       app,
@@ -308,7 +314,7 @@ func (c *classifier) input(e *entry) policy.Input {
 		Change:    policy.Change{From: p.fromV, To: p.toV, Kind: e.kind},
 		Values:    values,
 		Window:    b.windows[i],
-		Freezes:   scopedFreezes(b.freezes(i), app.ID),
+		Freezes:   freezes,
 		Overrides: scopedOverrides(b.overrides(i), app.ID),
 		History:   b.history(cls.ring, cls.juris, app.ID, p.toV),
 	}

@@ -107,6 +107,7 @@ func TestRunMatchesReference(t *testing.T) {
 		t.Run(fmt.Sprint("seed-", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
 			f := synthFleet(200+rng.IntN(200), 6+rng.IntN(6), rng)
+			f.Settings.Agent.EnforceWindows = seed%2 == 1
 			tr := resolve(t, f)
 			prevs := map[string]*deploy.State{
 				"empty":  deploy.NewState(),

@@ -179,12 +179,19 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 				if runs >= 0 {
 					ss.Apps[c.apps[e.key.app].ID] = c.vars[runs].id
 					u[runs] = true
+					if e.outside && runs == e.key.to && runs != e.key.from && e.kind != policy.None && e.kind != policy.Remove {
+						ss.Unheld = append(ss.Unheld, c.vars[runs].id)
+					}
 				}
 				if e.recorded {
 					rec++
 				}
 			}
 			k += m
+			if b.schedules != nil {
+				ss.Window, ss.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
+				slices.Sort(ss.Unheld)
+			}
 			states[i] = ss
 		}
 		evaluated.Add(int64(k))

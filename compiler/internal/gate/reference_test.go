@@ -48,7 +48,12 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}
 		if runs != "" {
-			res.Desired.Stores[st.Store.ID].Apps[p.app] = runs
+			ss := res.Desired.Stores[st.Store.ID]
+			ss.Apps[p.app] = runs
+			frozen := slices.ContainsFunc(in.Freezes, func(f policy.Freeze) bool { return f.Active })
+			if runs == p.to && p.to != p.from && in.Change.Kind != policy.None && (!in.Window.Open || frozen) {
+				ss.Unheld = append(ss.Unheld, runs)
+			}
 			if _, ok := res.Desired.Variants[runs]; !ok {
 				res.Desired.Variants[runs] = b.variant(runs)
 			}
@@ -76,6 +81,14 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 			dec.Kind, dec.To = policy.Remove, "" // what the deny does to the store
 		}
 		res.Decisions = append(res.Decisions, dec)
+	}
+	if b.schedules != nil {
+		for i := range b.t.Stores {
+			if ss := res.Desired.Stores[b.t.Stores[i].Store.ID]; ss != nil {
+				ss.Window, ss.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
+				slices.Sort(ss.Unheld)
+			}
+		}
 	}
 	return res, nil
 }

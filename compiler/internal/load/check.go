@@ -92,6 +92,7 @@ func merge(s *schema, results []fileResult, elsewhere func(id string) bool) (*mo
 	}
 	checkRingOrder(&l, fleet.Rings, ringOrderPos)
 	checkAgentKeys(&l, fleet.Stores)
+	checkGateName(&l, fleet)
 	fleet.Index()
 	checkRefs(&l, fleet, invalid, elsewhere)
 	checkCycles(&l, fleet)
@@ -125,6 +126,23 @@ func checkRingOrder(l *diag.List, rings []*model.Ring, orderPos []map[string]dia
 
 // checkAgentKeys reports a store agent public key another store already
 // declares: the collector would take either store's reports for the other.
+// GateApp is the name of every store's window gate under
+// settings.agent.enforceWindows (render.GateName); no app may take it.
+const GateApp = "fleetc-window"
+
+// checkGateName reserves the window gate's name for it.
+func checkGateName(l *diag.List, f *model.Fleet) {
+	if !f.Settings.Agent.EnforceWindows {
+		return
+	}
+	for _, a := range f.Apps {
+		if a.ID == GateApp {
+			l.Add(diag.Diagnostic{Pos: a.Pos, Path: joinPath("apps", a.ID), Code: "reserved-app-id",
+				Message: fmt.Sprintf("app %q has the name of the store's window gate (settings.agent.enforceWindows); rename the app", a.ID)})
+		}
+	}
+}
+
 func checkAgentKeys(l *diag.List, stores []*model.Store) {
 	first := map[string]*model.Store{}
 	for _, st := range stores {

@@ -40,6 +40,16 @@ type Settings struct {
 	Window WindowDefaults `json:"window"`
 	// How the rollout stage reads feedback.
 	Rollout RolloutSettings `json:"rollout"`
+	// What the stores' fleetc-agent does.
+	Agent AgentSettings `json:"agent"`
+}
+
+// AgentSettings: with EnforceWindows the deploy tree makes every store's
+// window-gated changes wait for its window even when the merge or the
+// store's connection comes late; the store's fleetc-agent opens and
+// closes the gate (docs/agent.md, "Window enforcement").
+type AgentSettings struct {
+	EnforceWindows bool `json:"enforceWindows"`
 }
 
 // RolloutSettings: a report older than StaleAfter is offline; a ring with

@@ -86,6 +86,9 @@ func Render(ctx context.Context, st *deploy.State, storeFacts func(id string) St
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
+	if opts.Settings.Agent.EnforceWindows {
+		t.Files[GatePath+"/"+fileKustomization] = []byte(gateFile)
+	}
 	t.Files[deploy.StatePath] = state
 	t.Files[deploy.IgnorePath] = []byte(deploy.IgnoreContent)
 	return t, nil
@@ -136,6 +139,9 @@ func renderReleases(st *deploy.State, opts *Options) (map[string]*release, error
 	dirs := map[string]string{}
 	for _, vid := range ids {
 		v := st.Variants[vid]
+		if v.App == GateName && opts.Settings.Agent.EnforceWindows {
+			return nil, fmt.Errorf("variant %q: app %q has the name of the store's window gate (settings.agent.enforceWindows)", vid, v.App)
+		}
 		if src := v.Source.Kustomize; src != nil && !strings.HasPrefix(src.URL, "oci://") && v.App == opts.deployRepoSource() {
 			return nil, fmt.Errorf("variant %q: app %q has the name of the deploy repository's GitRepository", vid, v.App)
 		}
@@ -179,7 +185,7 @@ func renderStores(ctx context.Context, st *deploy.State, ids []string, files [][
 				if len(s.Apps) > 0 {
 					profile = s.Profile
 				}
-				files[i] = appendStoreEntry(make([]byte, 0, 512), id, profile, sv)
+				files[i] = appendStoreEntry(make([]byte, 0, 512), id, profile, sv, s, opts.Settings.Agent.EnforceWindows)
 			}
 		})
 	}

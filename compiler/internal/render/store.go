@@ -64,11 +64,55 @@ func appStoreKustomization(rel *release, ring string, deps []string, opts *Optio
 			}},
 		},
 	}
+	if opts.Settings.Agent.EnforceWindows {
+		k.Spec.DependsOn = append(k.Spec.DependsOn, kustomizev1.DependencyReference{Name: GateName})
+	}
 	for _, d := range deps {
 		k.Spec.DependsOn = append(k.Spec.DependsOn, kustomizev1.DependencyReference{Name: d})
 	}
 	return k
 }
+
+// Window enforcement (settings.agent.enforceWindows, docs/agent.md): every
+// app Kustomization of a store depends on the store's gate, a Flux
+// Kustomization named GateName that applies the empty GatePath from the
+// deploy repository. Flux lets a dependant apply a revision only once its
+// dependency (same source) has applied that revision too, so while the
+// store's fleetc-agent keeps the gate suspended (outside the window) a new
+// deploy-repository revision waits; removals are not held (a pruned app
+// Kustomization is deleted with what it applied).
+const (
+	GateName = "fleetc-window"
+	GatePath = "platform/window"
+)
+
+// Store variables for the agent's window enforcement.
+const (
+	VarWindow  = "FLEETC_WINDOW_RAW"  // the window (internal/window text)
+	VarFreezes = "FLEETC_FREEZES_RAW" // freezes holding every app: start/end,…
+	VarUnheld  = "FLEETC_UNHELD_RAW"  // variants let through outside the window: id,…
+)
+
+// gateKustomization is the store's window gate (the same in every profile).
+func gateKustomization(opts *Options) *kustomizev1.Kustomization {
+	return &kustomizev1.Kustomization{
+		TypeMeta: typeMeta(kustomizev1.GroupVersion.String(), kustomizev1.KustomizationKind),
+		ObjectMeta: metav1.ObjectMeta{
+			Name: GateName, Namespace: fluxNamespace,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "fleetc"},
+		},
+		Spec: kustomizev1.KustomizationSpec{
+			Interval:  duration(reconcileInterval),
+			Path:      "./" + GatePath,
+			Prune:     true,
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: opts.deployRepoSource()},
+		},
+	}
+}
+
+// gateFile is GatePath's kustomization.yaml: nothing to apply.
+const gateFile = header + "# Source: settings.agent.enforceWindows (the store's window gate, docs/agent.md)\n" +
+	"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
 
 // renderProfile renders profiles/<name>/: kustomization.yaml listing
 // apps.yaml, and apps.yaml with one Flux Kustomization per app in app-id
@@ -83,6 +127,18 @@ func renderProfile(name string, s *deploy.StoreState, st *deploy.State, releases
 	slices.Sort(apps)
 	from := fmt.Sprintf("# Source: profile %s in .fleetc/state.json (ring %s, %d apps)\n", name, s.Ring, len(apps))
 	docs := append([]byte(header), from...)
+	if opts.Settings.Agent.EnforceWindows {
+		doc, ok := docsMemo[GateName]
+		if !ok {
+			var err error
+			if doc, err = encodeKustomization(gateKustomization(opts)); err != nil {
+				return [2][]byte{}, fmt.Errorf("profile %q: %w", name, err)
+			}
+			docsMemo[GateName] = doc
+		}
+		docs = append(docs, "---\n"...)
+		docs = append(docs, doc...)
+	}
 	var deps []string
 	for _, app := range apps {
 		vid := s.Apps[app]
@@ -119,7 +175,7 @@ func renderProfile(name string, s *deploy.StoreState, st *deploy.State, releases
 // profile as its one resource and a ConfigMap generator for its
 // variables. A store that runs nothing has no resource: Flux prunes what
 // it applied before.
-func appendStoreEntry(dst []byte, id, profile string, sv StoreVars) []byte {
+func appendStoreEntry(dst []byte, id, profile string, sv StoreVars, s *deploy.StoreState, enforce bool) []byte {
 	dst = append(dst, header...)
 	dst = append(dst, "# Source: store "...)
 	dst = append(dst, id...)
@@ -136,12 +192,32 @@ func appendStoreEntry(dst []byte, id, profile string, sv StoreVars) []byte {
 	}
 	for i, v := range vals {
 		if rawVarNames[i] != "" {
-			dst = append(dst, "  - "...)
-			dst = appendInlineString(dst, rawVarNames[i]+"="+literalValue(v))
-			dst = append(dst, '\n')
+			dst = appendRawLiteral(dst, rawVarNames[i], v)
+		}
+	}
+	if enforce {
+		dst = appendRawLiteral(dst, VarWindow, s.Window)
+		if s.Freezes != "" {
+			dst = appendRawLiteral(dst, VarFreezes, s.Freezes)
+		}
+		if len(s.Unheld) > 0 {
+			// as the agent reads them off an app Kustomization: its
+			// fleetc.dev/app label, "@", its fleetc.dev/variant label
+			ids := make([]string, 0, len(s.Unheld))
+			for _, vid := range s.Unheld {
+				app, _, dir, _ := deploy.SplitVariantID(vid)
+				ids = append(ids, app+"@"+labelValue(dir))
+			}
+			dst = appendRawLiteral(dst, VarUnheld, strings.Join(ids, ","))
 		}
 	}
 	return dst
+}
+
+func appendRawLiteral(dst []byte, name, value string) []byte {
+	dst = append(dst, "  - "...)
+	dst = appendInlineString(dst, name+"="+literalValue(value))
+	return append(dst, '\n')
 }
 
 // appendQuotedLiteral appends the literal NAME='"value"': the ConfigMap
