@@ -130,6 +130,8 @@ func TestRBACIsExactlyWhatTheAgentReads(t *testing.T) {
 		"Role/flux-system/fleetc-agent": {
 			{APIGroups: []string{"kustomize.toolkit.fluxcd.io"}, Resources: []string{"kustomizations"}, Verbs: verbs},
 			{APIGroups: []string{"helm.toolkit.fluxcd.io"}, Resources: []string{"helmreleases"}, Verbs: verbs},
+			{APIGroups: []string{"kustomize.toolkit.fluxcd.io"}, Resources: []string{"kustomizations"}, ResourceNames: []string{"fleetc-window"}, Verbs: []string{"patch"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"fleetc-store"}, Verbs: []string{"get"}},
 		},
 		"ClusterRole//fleetc-agent-nodes": {
 			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: verbs},

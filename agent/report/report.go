@@ -72,6 +72,10 @@ type App struct {
 	Reason   string     `json:"reason,omitempty"`
 	Message  string     `json:"message,omitempty"`
 	Since    *time.Time `json:"since,omitempty"` // the Ready condition's lastTransitionTime
+	// Held is the version that waits at the store for its window (the
+	// window gate is closed); the app still runs Version, and Ready is
+	// that of what it runs.
+	Held string `json:"held,omitempty"`
 	// Health is the result of the app's health probe, when it declares one.
 	Health *Health `json:"health,omitempty"`
 }

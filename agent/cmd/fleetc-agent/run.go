@@ -15,6 +15,7 @@ import (
 
 	"github.com/fleetc/fleetc/agent/internal/collect"
 	"github.com/fleetc/fleetc/agent/internal/deliver"
+	"github.com/fleetc/fleetc/agent/internal/hold"
 	"github.com/fleetc/fleetc/agent/internal/identity"
 	"github.com/fleetc/fleetc/agent/internal/kube"
 	"github.com/fleetc/fleetc/agent/internal/spool"
@@ -34,7 +35,7 @@ type runFlags struct {
 	jitter                                                         float64
 	spoolMaxBytes                                                  sizeFlag
 	spoolMaxCount                                                  int
-	once                                                           bool
+	once, enforceWindow                                            bool
 }
 
 func parseRun(args []string, stdout, stderr io.Writer) (*runFlags, error) {
@@ -51,6 +52,7 @@ func parseRun(args []string, stdout, stderr io.Writer) (*runFlags, error) {
 	fs.Var(&f.spoolMaxBytes, "spool-max-bytes", "most `bytes` of reports waiting for delivery (16777216, 16MiB); when full the oldest are dropped")
 	fs.IntVar(&f.spoolMaxCount, "spool-max-count", 10080, "most reports waiting for delivery (10080: a week at 60s)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one POST to the collector")
+	fs.BoolVar(&f.enforceWindow, "enforce-window", true, "open the store's window gate (Kustomization fleetc-window) inside its window and suspend it outside, when the fleet sets settings.agent.enforceWindows; false leaves the gate alone")
 	fs.BoolVar(&f.once, "once", false, "read once, spool the report, try every spooled report once; exit 0 when the report was made and all were delivered, else 1")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -106,6 +108,7 @@ type agent struct {
 	store, namespace string
 	interval         time.Duration
 	jitter           float64
+	enforceWindow    bool
 	kube             *kube.Client
 	key              ed25519.PrivateKey
 	spool            *spool.Spool
@@ -160,10 +163,35 @@ func setup(f *runFlags, log *slog.Logger) (*agent, error) {
 	log.Info("fleetc-agent starting", "version", version(), "kube", cfg.Source, "server", cfg.Server, "namespace", f.namespace,
 		"collector", f.collector, "stateDir", f.stateDir, "interval", f.interval.String(), "spooled", sp.Len(), "spooledBytes", sp.Bytes())
 	return &agent{
-		store: f.store, namespace: f.namespace, interval: f.interval, jitter: f.jitter,
+		store: f.store, namespace: f.namespace, interval: f.interval, jitter: f.jitter, enforceWindow: f.enforceWindow,
 		kube: kube.New(cfg, kubeTimeout), key: key, spool: sp, log: log,
 		sender: &deliver.Sender{URL: f.collector, Store: f.store, HTTP: hc, Log: log},
 	}, nil
+}
+
+// window opens or closes the store's window gate for now and returns when
+// the decision next changes by the clock (zero: not known).
+func (a *agent) window(ctx context.Context, now time.Time) time.Time {
+	if !a.enforceWindow {
+		return time.Time{}
+	}
+	res, err := hold.Sync(ctx, a.kube, a.namespace, now)
+	switch {
+	case err != nil && !res.Enforced:
+		a.log.Error("window gate not synced; it stays as it was", "err", err)
+	case err != nil:
+		a.log.Error("window gate", "open", res.Open, "changed", res.Changed, "why", res.Why, "err", err)
+	case res.Changed:
+		a.log.Info(map[bool]string{true: "window gate opened", false: "window gate closed"}[res.Open],
+			"why", res.Why, "released", res.Released, "rideAlong", res.RideAlong)
+	default:
+		a.log.Debug("window gate unchanged", "enforced", res.Enforced, "open", res.Open, "why", res.Why)
+	}
+	if len(res.RideAlong) > 0 {
+		a.log.Warn("window-gated changes go through with a change let through outside the window (the gate is per store)",
+			"rideAlong", res.RideAlong, "released", res.Released)
+	}
+	return res.Next
 }
 
 // report reads the cluster and spools a signed report.
@@ -200,6 +228,7 @@ func (a *agent) report(ctx context.Context) error {
 // reports are left spooled.
 func (a *agent) once(ctx context.Context) error {
 	failed := false
+	a.window(ctx, time.Now())
 	if err := a.report(ctx); err != nil {
 		a.log.Error("no report made", "err", err)
 		failed = true
@@ -227,11 +256,16 @@ func (a *agent) loop(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		if now := time.Now(); !now.Before(nextRead) {
+			edge := a.window(ctx, now)
 			if err := a.report(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("no report this interval", "err", err)
 			}
 			d := float64(a.interval) * (1 + a.jitter*(2*rand.Float64()-1))
 			nextRead = now.Add(time.Duration(d))
+			// a window edge before the next read is met to the second
+			if edge.After(now) && edge.Before(nextRead) {
+				nextRead = edge.Add(time.Second)
+			}
 		}
 		if a.spool.Len() > 0 && !time.Now().Before(nextSend) {
 			_, stop, err := a.sender.Drain(ctx, a.spool)

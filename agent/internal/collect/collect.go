@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetc/fleetc/agent/internal/hold"
 	"github.com/fleetc/fleetc/agent/internal/kube"
 	"github.com/fleetc/fleetc/agent/report"
 )
@@ -134,6 +135,33 @@ func Read(ctx context.Context, l Lister, namespace string, now time.Time, log *s
 			continue
 		}
 		c := k.ready()
+		if c != nil && c.Status == "False" && c.Reason == "DependencyNotReady" && strings.Contains(c.Message, hold.GateName) {
+			// The store's window gate holds a new revision: the app still
+			// runs what its release objects were last applied at.
+			inner := hrByName[id]
+			if inner == nil {
+				inner = kByName[id+".release"]
+			}
+			if inner == nil || inner.Metadata.Labels[LabelVersion] == "" {
+				log.Debug("app waits for the store's window before its first install; left out of the report", "app", id)
+				continue
+			}
+			a.Held = a.Version
+			a.Version, a.Variant = inner.Metadata.Labels[LabelVersion], inner.Metadata.Labels[LabelVariant]
+			a.Ready = "unknown"
+			if ic := inner.ready(); ic != nil {
+				a.Ready = map[string]string{"True": "true", "False": "false"}[ic.Status]
+				if a.Ready == "" {
+					a.Ready = "unknown"
+				}
+				setCondition(&a, ic)
+			}
+			if a.Held == a.Version {
+				a.Held = "" // a new revision of the same version (values, other apps)
+			}
+			r.Apps[id] = a
+			continue
+		}
 		if c != nil {
 			a.Ready = map[string]string{"True": "true", "False": "false"}[c.Status]
 			if a.Ready == "" {

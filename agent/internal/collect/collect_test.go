@@ -109,3 +109,57 @@ func TestReadFailures(t *testing.T) {
 		}
 	}
 }
+
+// lists answers each path with its JSON.
+type lists map[string]string
+
+func (l lists) List(_ context.Context, path string, out any) error {
+	for suffix, body := range l {
+		if strings.HasSuffix(path, suffix) {
+			return json.Unmarshal([]byte(body), out)
+		}
+	}
+	return &kube.StatusError{Method: "GET", URL: path, Code: http.StatusNotFound}
+}
+
+// TestReadHeld: an app Kustomization waiting for the store's window gate
+// reports what its release objects run (version, variant, Ready) and the
+// version that waits; one waiting for its first install is left out.
+func TestReadHeld(t *testing.T) {
+	const gateMsg = `dependency 'flux-system/fleetc-window' revision is not up to date`
+	l := lists{
+		"/nodes": `{"items":[]}`,
+		"/kustomizations": `{"items":[
+ {"metadata":{"name":"greeter","labels":{"fleetc.dev/app":"greeter","fleetc.dev/version":"2.0.0","fleetc.dev/variant":"2.0.0-bbbbbbbbbb"}},
+  "status":{"lastAppliedRevision":"main@sha1:1","conditions":[{"type":"Ready","status":"False","reason":"DependencyNotReady","message":"` + gateMsg + `","lastTransitionTime":"2026-11-24T10:00:00Z"}]}},
+ {"metadata":{"name":"fresh","labels":{"fleetc.dev/app":"fresh","fleetc.dev/version":"1.0.0","fleetc.dev/variant":"1.0.0-cccccccccc"}},
+  "status":{"conditions":[{"type":"Ready","status":"False","reason":"DependencyNotReady","message":"` + gateMsg + `"}]}},
+ {"metadata":{"name":"oil","labels":{"fleetc.dev/app":"oil","fleetc.dev/version":"1.1.0","fleetc.dev/variant":"1.1.0-dddddddddd"}},
+  "status":{"conditions":[{"type":"Ready","status":"False","reason":"DependencyNotReady","message":"dependency 'flux-system/greeter' is not ready"}]}}]}`,
+		"/helmreleases": `{"items":[
+ {"metadata":{"name":"greeter","labels":{"fleetc.dev/app":"greeter","fleetc.dev/version":"1.0.0","fleetc.dev/variant":"1.0.0-aaaaaaaaaa"}},
+  "status":{"conditions":[{"type":"Ready","status":"True","reason":"UpgradeSucceeded","message":"ok","lastTransitionTime":"2026-11-23T10:00:00Z"}]}}]}`,
+	}
+	r, err := Read(context.Background(), l, "flux-system", time.Now(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := report.App{Version: "1.0.0", Variant: "1.0.0-aaaaaaaaaa", Revision: "main@sha1:1", Ready: "true",
+		Reason: "UpgradeSucceeded", Message: "ok", Since: ts("2026-11-23T10:00:00Z"), Held: "2.0.0"}
+	if got := r.Apps["greeter"]; !equalApp(got, want) {
+		t.Errorf("held greeter: %+v, want %+v", got, want)
+	}
+	if a, ok := r.Apps["fresh"]; ok {
+		t.Errorf("an app held before its first install is reported: %+v", a)
+	}
+	// Waiting for another app is not the window: reported as it is.
+	if a := r.Apps["oil"]; a.Ready != "false" || a.Held != "" || a.Version != "1.1.0" {
+		t.Errorf("oil waiting for greeter: %+v", a)
+	}
+}
+
+func equalApp(a, b report.App) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}

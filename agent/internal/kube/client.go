@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,18 +55,44 @@ func (e *StatusError) Error() string {
 // List GETs the collection at path (/api/v1/nodes, /apis/GROUP/VERSION/
 // namespaces/NS/RESOURCE) and decodes the JSON list into out.
 func (c *Client) List(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, "", nil, out)
+}
+
+// Get GETs one object at path and decodes it into out.
+func (c *Client) Get(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, "", nil, out)
+}
+
+// FieldManager names the agent's changes in an object's managedFields.
+const FieldManager = "fleetc-agent"
+
+// MergePatch sends a JSON merge patch (RFC 7386) to the object at path as
+// field manager FieldManager and decodes the object it returns into out
+// (nil: discarded).
+func (c *Client) MergePatch(ctx context.Context, path string, patch []byte, out any) error {
+	return c.do(ctx, http.MethodPatch, path+"?fieldManager="+FieldManager, "application/merge-patch+json", patch, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
 	url := c.cfg.Server + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
+		return fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "fleetc-agent")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	token := c.cfg.Token
 	if c.cfg.TokenFile != "" {
 		b, err := os.ReadFile(c.cfg.TokenFile)
 		if err != nil {
-			return fmt.Errorf("GET %s: token (%s): %w", url, c.cfg.Source, err)
+			return fmt.Errorf("%s %s: token (%s): %w", method, url, c.cfg.Source, err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
@@ -74,32 +101,35 @@ func (c *Client) List(ctx context.Context, path string, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s (%s): %w", url, c.cfg.Source, err)
+		return fmt.Errorf("%s %s (%s): %w", method, url, c.cfg.Source, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return fmt.Errorf("GET %s: reading the response: %w", url, err)
+		return fmt.Errorf("%s %s: reading the response: %w", method, url, err)
 	}
-	if len(body) > maxBody {
-		return fmt.Errorf("GET %s: response larger than %d MiB", url, maxBody>>20)
+	if len(data) > maxBody {
+		return fmt.Errorf("%s %s: response larger than %d MiB", method, url, maxBody>>20)
 	}
 	if resp.StatusCode/100 != 2 {
-		se := &StatusError{Method: http.MethodGet, URL: url, Code: resp.StatusCode}
+		se := &StatusError{Method: method, URL: url, Code: resp.StatusCode}
 		var st struct {
 			Kind    string `json:"kind"`
 			Reason  string `json:"reason"`
 			Message string `json:"message"`
 		}
-		if json.Unmarshal(body, &st) == nil && st.Kind == "Status" {
+		if json.Unmarshal(data, &st) == nil && st.Kind == "Status" {
 			se.Reason, se.Message = st.Reason, st.Message
 		} else {
-			se.Message = strings.TrimSpace(string(body[:min(len(body), 512)]))
+			se.Message = strings.TrimSpace(string(data[:min(len(data), 512)]))
 		}
 		return se
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: decoding the list: %w", url, err)
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decoding the answer: %w", method, url, err)
 	}
 	return nil
 }

@@ -27,16 +27,16 @@ type builder struct {
 	prev *deploy.State
 	now  time.Time
 
-	apps         map[string]*model.App // including stubs for apps no longer declared
-	windows      []calendar.Window     // by store index
+	apps    map[string]*model.App // including stubs for apps no longer declared
+	windows []calendar.Window     // by store index
 	// schedules and freezeTexts are what the store's agent enforces
 	// (settings.agent.enforceWindows; nil otherwise): the window's text by
 	// store index, and by freeze set the freezes that hold every app.
-	schedules   []string
-	freezeTexts []string
-	freezeSet    []int32               // by store index: index into freezeSets
-	freezeSets   [][]policy.Freeze     // distinct sets of freezes whose store scope covers a store
-	overrideSet  []int32               // by store index: index into overrideSets
+	schedules    []string
+	freezeTexts  []string
+	freezeSet    []int32           // by store index: index into freezeSets
+	freezeSets   [][]policy.Freeze // distinct sets of freezes whose store scope covers a store
+	overrideSet  []int32           // by store index: index into overrideSets
 	overrideSets [][]*model.Override
 	hist         *History
 	only         map[string]bool // nil = every store

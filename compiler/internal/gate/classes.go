@@ -60,9 +60,9 @@ type entry struct {
 	// outside: at the compile's now the store is outside its window or a
 	// freeze on the app is in force; a change allowed anyway (an override)
 	// must not be held by the store's agent either (Unheld).
-	outside  bool
-	rules    []string
-	until    *time.Time
+	outside bool
+	rules   []string
+	until   *time.Time
 }
 
 // classifier holds the tables of one Run.
