@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
 // TestWindowGate: with settings.agent.enforceWindows the store holds a
@@ -76,7 +79,20 @@ apps: banner: {
 			t.Fatal(err)
 		}
 	}
+	// greeter declares a health probe: the agent GETs it from where it
+	// runs (docs/agent.md, "Health probes").
+	if err := editFile(filepath.Join(h.fleet, "apps/greeter.cue"), `version: "1.0.0"`, "version: \"1.0.0\"\n\thealth: http: {path: \"/healthz\", port: 8080}"); err != nil {
+		t.Fatal(err)
+	}
 	h.startAgents()
+	// The agent itself is an app of the fleet (source agent): Flux applies
+	// its namespace, RBAC and Deployment like any release. (No kubelet
+	// runs here, so the Deployment never becomes available; the agent runs
+	// as a binary with the token of the service account it declares.)
+	agentApp := fmt.Sprintf("package fleet\n\napps: \"fleetc-agent\": {\n\tsource: agent: {image: \"registry.example.com/fleetc/agent\", collector: %q}\n\tversion: \"0.1.0\"\n}\n", h.collector)
+	if err := writeFile(filepath.Join(h.fleet, "apps/agent.cue"), agentApp); err != nil {
+		t.Fatal(err)
+	}
 	c := h.clusters[id]
 	agentArgs := []string{"run", "--store", id, "--collector", h.collector, "--kubeconfig", filepath.Join(h.dir, id, "agent.kubeconfig"),
 		"--state-dir", filepath.Join(h.dir, id, "agent"), "--interval", "2s", "--jitter", "0", "--log-format", "text"}
@@ -111,6 +127,18 @@ apps: banner: {
 	h.waitApplied(id, rev, "fleetc-window", "greeter", "banner")
 	gateSuspended(false)
 	h.step("store %s: installed inside its window, gate open", id)
+	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Minute)
+	defer cancel()
+	want := fmt.Sprintf("registry.example.com/fleetc/agent:0.1.0 w-1 %s", h.collector)
+	err := poll(ctx, time.Second, func() (bool, string, error) {
+		out, err := c.Kubectl(ctx, "get", "deployment", "fleetc-agent", "-n", "fleetc-system", "--ignore-not-found", "-o",
+			`jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[?(@.name=="FLEETC_STORE_ID")].value} {.spec.template.spec.containers[0].env[?(@.name=="FLEETC_COLLECTOR_URL")].value}`)
+		return err == nil && string(out) == want, fmt.Sprintf("Deployment fleetc-system/fleetc-agent: %q (%v)", out, err), nil
+	})
+	if err != nil {
+		t.Fatalf("store %s: the agent app: %v, want %q", id, err, want)
+	}
+	h.step("store %s: the agent app's Deployment: %s", id, want)
 
 	// The window moves to start in 75-135 s: the agent closes the gate.
 	opens := time.Now().UTC().Add(75 * time.Second).Truncate(time.Minute).Add(time.Minute)
@@ -188,6 +216,39 @@ apps: banner: {
 		}
 	}
 	h.step("store %s: agent restarted mid-window, greeter 2.0.0 applied", id)
+
+	// The probe's URL came from the CUE through the rendered annotation.
+	// No kubelet runs here, so no pod answers at greeter.greeter.svc: the
+	// agent's report says so and the exported snapshot counts greeter as
+	// failing although Flux calls it Ready.
+	ctx, cancel = context.WithTimeout(h.ctx, time.Minute)
+	defer cancel()
+	file := filepath.Join(h.dir, "exported-health.json")
+	err = poll(ctx, 2*time.Second, func() (bool, string, error) {
+		out, err := exec.CommandContext(ctx, h.fleetc, "feedback", "export", "--from", h.collector, "--out", file).CombinedOutput()
+		if err != nil {
+			return false, "", fmt.Errorf("fleetc feedback export: %v\n%s", err, out)
+		}
+		var snap rollout.Snapshot
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return false, "", err
+		}
+		if err := json.Unmarshal(b, &snap); err != nil {
+			return false, "", err
+		}
+		sr := snap.Stores[id]
+		if sr == nil || sr.Apps["greeter"] == nil {
+			return false, "no report of greeter yet", nil
+		}
+		g := sr.Apps["greeter"]
+		return g.Version == "2.0.0" && g.Ready == "false" && g.Reason == "HealthProbeFailed" && strings.Contains(g.Message, "greeter.greeter.svc:8080/healthz"),
+			fmt.Sprintf("greeter %s ready=%s %s: %s", g.Version, g.Ready, g.Reason, g.Message), nil
+	})
+	if err != nil {
+		t.Fatalf("the health probe's result does not reach the snapshot: %v", err)
+	}
+	h.step("store %s: greeter's health probe (no pod answers here) reaches the snapshot as HealthProbeFailed", id)
 }
 
 // windowGroup is a group holding w-1 with a daily window from start to

@@ -18,6 +18,7 @@ import (
 	"github.com/fleetc/fleetc/agent/internal/hold"
 	"github.com/fleetc/fleetc/agent/internal/identity"
 	"github.com/fleetc/fleetc/agent/internal/kube"
+	"github.com/fleetc/fleetc/agent/internal/probe"
 	"github.com/fleetc/fleetc/agent/internal/spool"
 	"github.com/fleetc/fleetc/agent/report"
 )
@@ -31,7 +32,7 @@ var storeID = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 type runFlags struct {
 	store, collector, kubeconfig, namespace, stateDir, collectorCA string
 	logFormat, logLevel                                            string
-	interval, timeout                                              time.Duration
+	interval, timeout, probeTimeout                                time.Duration
 	jitter                                                         float64
 	spoolMaxBytes                                                  sizeFlag
 	spoolMaxCount                                                  int
@@ -52,6 +53,7 @@ func parseRun(args []string, stdout, stderr io.Writer) (*runFlags, error) {
 	fs.Var(&f.spoolMaxBytes, "spool-max-bytes", "most `bytes` of reports waiting for delivery (16777216, 16MiB); when full the oldest are dropped")
 	fs.IntVar(&f.spoolMaxCount, "spool-max-count", 10080, "most reports waiting for delivery (10080: a week at 60s)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one POST to the collector")
+	fs.DurationVar(&f.probeTimeout, "probe-timeout", 5*time.Second, "timeout of one app health probe (health: http: in the fleet); no answer in time is unhealthy")
 	fs.BoolVar(&f.enforceWindow, "enforce-window", true, "open the store's window gate (Kustomization fleetc-window) inside its window and suspend it outside, when the fleet sets settings.agent.enforceWindows; false leaves the gate alone")
 	fs.BoolVar(&f.once, "once", false, "read once, spool the report, try every spooled report once; exit 0 when the report was made and all were delivered, else 1")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
@@ -80,6 +82,8 @@ func parseRun(args []string, stdout, stderr io.Writer) (*runFlags, error) {
 		return nil, usagef("--spool-max-bytes %v: want at least %d, the largest report", &f.spoolMaxBytes, report.MaxBytes)
 	case f.spoolMaxCount < 1:
 		return nil, usagef("--spool-max-count %d: want at least 1", f.spoolMaxCount)
+	case f.probeTimeout <= 0:
+		return nil, usagef("--probe-timeout %v: want a positive duration", f.probeTimeout)
 	case f.timeout <= 0:
 		return nil, usagef("--timeout %v: want a positive duration", f.timeout)
 	case f.logFormat != "json" && f.logFormat != "text":
@@ -109,6 +113,7 @@ type agent struct {
 	interval         time.Duration
 	jitter           float64
 	enforceWindow    bool
+	prober           *probe.Prober
 	kube             *kube.Client
 	key              ed25519.PrivateKey
 	spool            *spool.Spool
@@ -150,7 +155,8 @@ func setup(f *runFlags, log *slog.Logger) (*agent, error) {
 		return nil, err
 	}
 	if created {
-		log.Warn("created a new key: the collector refuses this store's reports until its public key is in the inventory (fleetc-agent pubkey prints it)", "key", keyPath(f.stateDir))
+		log.Warn("created a new key: the collector refuses this store's reports until its public key is in the inventory (stores.<id>.agent.publicKey)",
+			"key", keyPath(f.stateDir), "publicKey", report.FormatPublicKey(key.Public().(ed25519.PublicKey)))
 	}
 	sp, err := spool.Open(f.stateDir, spool.Options{MaxBytes: int64(f.spoolMaxBytes), MaxCount: f.spoolMaxCount, Log: log})
 	if err != nil {
@@ -164,7 +170,8 @@ func setup(f *runFlags, log *slog.Logger) (*agent, error) {
 		"collector", f.collector, "stateDir", f.stateDir, "interval", f.interval.String(), "spooled", sp.Len(), "spooledBytes", sp.Bytes())
 	return &agent{
 		store: f.store, namespace: f.namespace, interval: f.interval, jitter: f.jitter, enforceWindow: f.enforceWindow,
-		kube: kube.New(cfg, kubeTimeout), key: key, spool: sp, log: log,
+		prober: probe.New(f.probeTimeout),
+		kube:   kube.New(cfg, kubeTimeout), key: key, spool: sp, log: log,
 		sender: &deliver.Sender{URL: f.collector, Store: f.store, HTTP: hc, Log: log},
 	}, nil
 }
@@ -196,7 +203,7 @@ func (a *agent) window(ctx context.Context, now time.Time) time.Time {
 
 // report reads the cluster and spools a signed report.
 func (a *agent) report(ctx context.Context) error {
-	r, err := collect.Read(ctx, a.kube, a.namespace, time.Now(), a.log)
+	r, err := collect.ReadProbed(ctx, a.kube, a.prober, a.namespace, time.Now(), a.log)
 	if err != nil {
 		return err
 	}

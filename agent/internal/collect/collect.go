@@ -39,6 +39,14 @@ const (
 // refused whole, so such an app is left out instead.
 var appID = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// AnnoHealth on an app Kustomization is the URL of its health probe.
+const AnnoHealth = "fleetc.dev/health"
+
+// Prober runs health probes; *probe.Prober is one.
+type Prober interface {
+	All(ctx context.Context, urls map[string]string) map[string]report.Health
+}
+
 // Lister GETs a collection and decodes it; *kube.Client is one.
 type Lister interface {
 	List(ctx context.Context, path string, out any) error
@@ -47,8 +55,9 @@ type Lister interface {
 // object is the part of a Flux object or a Node the agent reads.
 type object struct {
 	Metadata struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
+		Name        string            `json:"name"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Status struct {
 		Conditions          []condition `json:"conditions"`
@@ -86,6 +95,13 @@ func (o *object) ready() *condition {
 // Kustomization has no version label or whose id is not one are left out,
 // with a warning.
 func Read(ctx context.Context, l Lister, namespace string, now time.Time, log *slog.Logger) (*report.Report, error) {
+	return ReadProbed(ctx, l, nil, namespace, now, log)
+}
+
+// ReadProbed is Read, and with p set it also runs the health probe of
+// every reported app whose Kustomization carries one (AnnoHealth), in
+// parallel, and puts each result in the app's Health.
+func ReadProbed(ctx context.Context, l Lister, p Prober, namespace string, now time.Time, log *slog.Logger) (*report.Report, error) {
 	var nodes, ks, hrs list
 	if err := l.List(ctx, "/api/v1/nodes", &nodes); err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
@@ -181,6 +197,22 @@ func Read(ctx context.Context, l Lister, namespace string, now time.Time, log *s
 			}
 		}
 		r.Apps[id] = a
+	}
+	if p != nil {
+		urls := map[string]string{}
+		for _, k := range ks.Items {
+			id := k.Metadata.Labels[LabelApp]
+			if u := k.Metadata.Annotations[AnnoHealth]; u != "" && !strings.HasSuffix(k.Metadata.Name, ".release") {
+				if _, ok := r.Apps[id]; ok {
+					urls[id] = u
+				}
+			}
+		}
+		for id, h := range p.All(ctx, urls) {
+			a := r.Apps[id]
+			a.Health = &h
+			r.Apps[id] = a
+		}
 	}
 	return r, nil
 }

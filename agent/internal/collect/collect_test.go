@@ -163,3 +163,39 @@ func equalApp(a, b report.App) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+type fakeProber map[string]report.Health
+
+func (f fakeProber) All(_ context.Context, urls map[string]string) map[string]report.Health {
+	out := map[string]report.Health{}
+	for app, u := range urls {
+		h := f[u]
+		out[app] = h
+	}
+	return out
+}
+
+// TestReadProbed: only apps whose Kustomization carries a probe URL are
+// probed, and each result lands on its app.
+func TestReadProbed(t *testing.T) {
+	l := lists{
+		"/nodes": `{"items":[]}`,
+		"/kustomizations": `{"items":[
+ {"metadata":{"name":"pos","labels":{"fleetc.dev/app":"pos","fleetc.dev/version":"1.0.0"},"annotations":{"fleetc.dev/health":"http://pos.pos.svc:8080/healthz"}},
+  "status":{"conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded"}]}},
+ {"metadata":{"name":"kds","labels":{"fleetc.dev/app":"kds","fleetc.dev/version":"2.0.0"}},
+  "status":{"conditions":[{"type":"Ready","status":"True"}]}}]}`,
+	}
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	p := fakeProber{"http://pos.pos.svc:8080/healthz": {OK: false, Status: 503, Message: "GET …: 503", At: at}}
+	r, err := ReadProbed(context.Background(), l, p, "flux-system", at, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := r.Apps["pos"].Health; h == nil || h.OK || h.Status != 503 {
+		t.Errorf("pos health %+v, want the failing probe", h)
+	}
+	if h := r.Apps["kds"].Health; h != nil {
+		t.Errorf("kds has no probe but health %+v", h)
+	}
+}

@@ -88,6 +88,7 @@ type Variant struct {
 	Source    model.AppSource `json:"source"`
 	DependsOn []string        `json:"dependsOn,omitempty"`
 	Values    map[string]any  `json:"values,omitempty"`
+	Health    *model.Health   `json:"health,omitempty"`
 }
 
 // StoreState is what one store runs.

@@ -306,7 +306,7 @@ func (c *classifier) hold(st *target.StoreTarget, paused bool, e *entry) (*polic
 // previous state (kept).
 func (b *builder) variant(id string) *deploy.Variant {
 	if v, ok := b.t.Variants[id]; ok {
-		return &deploy.Variant{App: v.App, Version: v.Version, Namespace: v.Namespace, Source: v.Source, DependsOn: v.DependsOn, Values: v.Values}
+		return &deploy.Variant{App: v.App, Version: v.Version, Namespace: v.Namespace, Source: v.Source, DependsOn: v.DependsOn, Values: v.Values, Health: v.Health}
 	}
 	return b.prev.Variants[id]
 }

@@ -93,6 +93,7 @@ func merge(s *schema, results []fileResult, elsewhere func(id string) bool) (*mo
 	checkRingOrder(&l, fleet.Rings, ringOrderPos)
 	checkAgentKeys(&l, fleet.Stores)
 	checkGateName(&l, fleet)
+	checkAgentApps(&l, fleet)
 	fleet.Index()
 	checkRefs(&l, fleet, invalid, elsewhere)
 	checkCycles(&l, fleet)
@@ -129,6 +130,28 @@ func checkRingOrder(l *diag.List, rings []*model.Ring, orderPos []map[string]dia
 // GateApp is the name of every store's window gate under
 // settings.agent.enforceWindows (render.GateName); no app may take it.
 const GateApp = "fleetc-window"
+
+// checkAgentApps allows one app whose source is the agent: a store runs
+// one fleetc-agent (its manifests have fixed names).
+func checkAgentApps(l *diag.List, f *model.Fleet) {
+	var first *model.App
+	for _, a := range f.Apps {
+		if a.Source.Agent == nil {
+			continue
+		}
+		if len(a.Values) > 0 || len(a.Overrides) > 0 {
+			l.Add(diag.Diagnostic{Pos: a.Pos, Path: joinPath(joinPath("apps", a.ID), "values"), Code: "agent-app-values",
+				Message: fmt.Sprintf("app %q is fleetc-agent (source agent): it takes no values or overrides; its settings are source.agent.image and .collector", a.ID)})
+		}
+		if first == nil {
+			first = a
+			continue
+		}
+		l.Add(diag.Diagnostic{Pos: a.Pos, Path: joinPath(joinPath("apps", a.ID), "source"), Code: "second-agent-app",
+			Message: fmt.Sprintf("app %q is fleetc-agent too (source agent), but %q already is; a store runs one agent", a.ID, first.ID),
+			Related: []diag.Pos{first.Pos}})
+	}
+}
 
 // checkGateName reserves the window gate's name for it.
 func checkGateName(l *diag.List, f *model.Fleet) {

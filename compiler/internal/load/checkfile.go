@@ -72,14 +72,17 @@ func (r *fileResult) checkFile(f *ast.File) {
 		if a.Source.Kustomize != nil {
 			n++
 		}
+		if a.Source.Agent != nil {
+			n++
+		}
 		if n != 1 {
 			path := []seg{field("apps"), field(a.ID), field("source")}
-			what := "neither"
-			if n == 2 {
-				what = "both"
+			what := "none"
+			if n > 1 {
+				what = "more than one"
 			}
 			r.Diags.Errorf(pos(a.Pos, path...), formatPath(path), "app-source",
-				"app source must be exactly one of helm or kustomize, found %s", what)
+				"app source must be exactly one of helm, kustomize or agent, found %s", what)
 		}
 	}
 	for _, g := range r.Groups {

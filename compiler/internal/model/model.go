@@ -193,15 +193,39 @@ type App struct {
 	Overrides   []GroupOverride   `json:"overrides,omitempty"` // applied in declared order
 	Target      *Selector         `json:"target,omitempty"`    // nil = every store
 	DependsOn   []string          `json:"dependsOn,omitempty"`
+	// Health, when set, is probed by each store's fleetc-agent.
+	Health *Health `json:"health,omitempty"`
 
 	Pos  diag.Pos `json:"-"`
 	Refs []Ref    `json:"-"`
 }
 
-// AppSource is exactly one of Helm or Kustomize.
+// Health is an app's health probe, run in the store by fleetc-agent, so
+// Ready can mean the app answers, not only that Flux applied it.
+type Health struct {
+	HTTP *HTTPProbe `json:"http,omitempty"`
+}
+
+// HTTPProbe: GET http://<service>.<namespace>.svc:<port><path>; a 2xx or
+// 3xx answer within the agent's probe timeout is healthy.
+type HTTPProbe struct {
+	Path    string `json:"path"`
+	Port    int    `json:"port"`
+	Service string `json:"service"`
+}
 type AppSource struct {
 	Helm      *HelmSource      `json:"helm,omitempty"`
 	Kustomize *KustomizeSource `json:"kustomize,omitempty"`
+	Agent     *AgentSource     `json:"agent,omitempty"`
+}
+
+// AgentSource makes the app fleetc-agent itself: fleetc renders the
+// agent's manifests (agent/deploy) with Image:<version> and Collector, so
+// the agent reaches every store through targeting, the rings and the
+// policy gate like any other app.
+type AgentSource struct {
+	Image     string `json:"image"`     // repository, without a tag
+	Collector string `json:"collector"` // the collector's base URL
 }
 
 // HelmSource is a chart in an HTTP(S) Helm repository or an OCI registry

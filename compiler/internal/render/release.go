@@ -16,6 +16,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	agentdeploy "github.com/fleetc/fleetc/agent/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/suggest"
 )
@@ -68,12 +69,14 @@ func renderRelease(id string, v *deploy.Variant) (*release, error) {
 	var source, rel []byte
 	var err error
 	switch src := v.Source; {
-	case src.Helm != nil && src.Kustomize == nil:
+	case src.Helm != nil && src.Kustomize == nil && src.Agent == nil:
 		source, rel, err = helmRelease(v, src.Helm.Repository, src.Helm.Chart, meta)
-	case src.Kustomize != nil && src.Helm == nil:
+	case src.Kustomize != nil && src.Helm == nil && src.Agent == nil:
 		source, rel, err = kustomizeRelease(v, meta)
+	case src.Agent != nil && src.Helm == nil && src.Kustomize == nil:
+		source, rel, err = agentRelease(v)
 	default:
-		err = fmt.Errorf("source must be exactly one of helm or kustomize")
+		err = fmt.Errorf("source must be exactly one of helm, kustomize or agent")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("variant %q: %w", id, err)
@@ -356,4 +359,22 @@ func checkStoreVarString(path, s string) error {
 			return fmt.Errorf("%s: ${%s} is not a store variable%s", path, name, hint)
 		}
 	}
+}
+
+// agentRelease renders fleetc-agent itself (an app with source agent:):
+// source.yaml holds its Namespace and RBAC, release.yaml its Deployment,
+// both from agent/deploy with the image (<image>:<version>) and the
+// collector URL filled in as quoted YAML strings; ${FLEETC_STORE_ID} is
+// left for Flux's postBuild, from the store's ConfigMap.
+func agentRelease(v *deploy.Variant) ([]byte, []byte, error) {
+	a := v.Source.Agent
+	if len(v.Values) > 0 {
+		return nil, nil, fmt.Errorf("an agent app takes no values (its settings are image and collector)")
+	}
+	fill := func(b []byte) []byte {
+		b = bytes.ReplaceAll(b, []byte(agentdeploy.ImagePlaceholder), appendQuoted(nil, a.Image+":"+v.Version))
+		return bytes.ReplaceAll(b, []byte(agentdeploy.CollectorPlaceholder), appendQuoted(nil, a.Collector))
+	}
+	source := append(append(fill(agentdeploy.Namespace), "---\n"...), fill(agentdeploy.RBAC)...)
+	return source, fill(agentdeploy.Deployment), nil
 }

@@ -247,7 +247,7 @@ func TestRenderErrors(t *testing.T) {
 		{"app named like the deploy repo", func(st *deploy.State) {}, Options{Settings: model.Settings{DeployRepoSource: "menu"}}, "deploy repository"},
 		{"both sources", func(st *deploy.State) {
 			st.Variants["pos@1.4.0-0123456789"].Source.Kustomize = &model.KustomizeSource{URL: "https://x"}
-		}, Options{}, "exactly one of helm or kustomize"},
+		}, Options{}, "exactly one of helm, kustomize or agent"},
 		{"app runs another app's variant", func(st *deploy.State) { st.Stores["nyc-0001"].Apps["pos"] = "menu@2.0.1-abcdefabcd" }, Options{}, "of another app"},
 		{"store id with slash", func(st *deploy.State) { st.Stores["a/b"] = &deploy.StoreState{Ring: "x"} }, Options{}, "not a valid directory name"},
 	}

@@ -39,7 +39,7 @@ func ProfileDir(name string) string { return "profiles/" + name }
 // variant's shared release directory from the deploy repository, with the
 // store's variables from its ConfigMap. It is the same for every store of
 // a profile.
-func appStoreKustomization(rel *release, ring string, deps []string, opts *Options) *kustomizev1.Kustomization {
+func appStoreKustomization(rel *release, v *deploy.Variant, ring string, deps []string, opts *Options) *kustomizev1.Kustomization {
 	k := &kustomizev1.Kustomization{
 		TypeMeta: typeMeta(kustomizev1.GroupVersion.String(), kustomizev1.KustomizationKind),
 		ObjectMeta: metav1.ObjectMeta{
@@ -64,6 +64,9 @@ func appStoreKustomization(rel *release, ring string, deps []string, opts *Optio
 			}},
 		},
 	}
+	if u := HealthURL(v); u != "" {
+		k.Annotations[AnnoHealth] = u
+	}
 	if opts.Settings.Agent.EnforceWindows {
 		k.Spec.DependsOn = append(k.Spec.DependsOn, kustomizev1.DependencyReference{Name: GateName})
 	}
@@ -71,6 +74,24 @@ func appStoreKustomization(rel *release, ring string, deps []string, opts *Optio
 		k.Spec.DependsOn = append(k.Spec.DependsOn, kustomizev1.DependencyReference{Name: d})
 	}
 	return k
+}
+
+// AnnoHealth on an app Kustomization is the URL the store's fleetc-agent
+// probes (the app's health: http: in CUE).
+const AnnoHealth = "fleetc.dev/health"
+
+// HealthURL is the in-cluster URL of a variant's HTTP probe, "" when it
+// has none: http://<service>.<namespace>.svc:<port><path>.
+func HealthURL(v *deploy.Variant) string {
+	if v == nil || v.Health == nil || v.Health.HTTP == nil {
+		return ""
+	}
+	p := v.Health.HTTP
+	svc := p.Service
+	if svc == "" {
+		svc = v.App
+	}
+	return fmt.Sprintf("http://%s.%s.svc:%d%s", svc, v.Namespace, p.Port, p.Path)
 }
 
 // Window enforcement (settings.agent.enforceWindows, docs/agent.md): every
@@ -158,7 +179,7 @@ func renderProfile(name string, s *deploy.StoreState, st *deploy.State, releases
 		doc, ok := docsMemo[key]
 		if !ok {
 			var err error
-			if doc, err = encodeKustomization(appStoreKustomization(rel, s.Ring, deps, opts)); err != nil {
+			if doc, err = encodeKustomization(appStoreKustomization(rel, st.Variants[vid], s.Ring, deps, opts)); err != nil {
 				return [2][]byte{}, fmt.Errorf("profile %q: %w", name, err)
 			}
 			docsMemo[key] = doc

@@ -47,13 +47,15 @@ type Assignment struct {
 // is rendered once and shared by every store that runs it.
 type Variant struct {
 	// ID is "<app>@<version>-<hash10>", the hash over app id, version,
-	// namespace, source, dependsOn and values as canonical JSON.
+	// namespace, source, dependsOn, values and health (when set) as
+	// canonical JSON.
 	ID        string
 	App       string
 	Version   string
 	Namespace string
 	Source    model.AppSource
 	DependsOn []string
+	Health    *model.Health // nil: no probe
 	// Values are merged: app values, then group overrides in declared
 	// order, then the store's values (maps merge deeply; lists and
 	// scalars replace).

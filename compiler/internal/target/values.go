@@ -150,6 +150,9 @@ type variantHashInput struct {
 	Source    model.AppSource `json:"source"`
 	DependsOn []string        `json:"dependsOn"`
 	Values    map[string]any  `json:"values"`
+	// Health is left out when unset, so variants without a probe keep
+	// the ids they had before probes existed.
+	Health *model.Health `json:"health,omitempty"`
 }
 
 // newVariant merges the layers and names the result.
@@ -157,10 +160,10 @@ func newVariant(app *model.App, version string, ls []layer) (*Variant, error) {
 	values, prov := mergeLayers(ls)
 	v := &Variant{
 		App: app.ID, Version: version, Namespace: app.Namespace,
-		Source: app.Source, DependsOn: app.DependsOn,
+		Source: app.Source, DependsOn: app.DependsOn, Health: app.Health,
 		Values: values, Provenance: prov,
 	}
-	js, err := canonicalJSON(variantHashInput{v.App, v.Version, v.Namespace, v.Source, v.DependsOn, v.Values})
+	js, err := canonicalJSON(variantHashInput{v.App, v.Version, v.Namespace, v.Source, v.DependsOn, v.Values, v.Health})
 	if err != nil {
 		return nil, fmt.Errorf("encode values of app %q: %w", app.ID, err)
 	}
