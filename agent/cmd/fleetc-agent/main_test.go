@@ -117,12 +117,26 @@ func TestRunOnce(t *testing.T) {
 	api, col, stateDir, kc := setupStore(t)
 	args := []string{"run", "--once", "--kubeconfig", kc, "--store", "us-il-chicago-0900", "--collector", col.URL, "--state-dir", stateDir, "--log-format", "text"}
 
+	before := uint64(time.Now().UnixMicro())
 	code, _, stderr := agentCLI(t, args...)
 	if code != 0 {
 		t.Fatalf("run --once: exit %d\n%s", code, stderr)
 	}
-	if got := col.seqs(); len(got) != 1 || got[0] != 1 {
-		t.Fatalf("collector accepted %v, want [1]", got)
+	// A new state directory starts seq at the time (a wiped directory
+	// must not start below what the collector has seen).
+	if got := col.seqs(); len(got) != 1 || got[0] < before || got[0] > uint64(time.Now().UnixMicro()) {
+		t.Fatalf("collector accepted %v, want one seq from the start time (>= %d)", got, before)
+	}
+	// The same directory counts on from there; a wiped one starts above.
+	first := col.seqs()[0]
+	if code, _, stderr := agentCLI(t, args...); code != 0 || col.seqs()[1] != first+1 {
+		t.Fatalf("second run: exit %d, seqs %v, want %d next\n%s", code, col.seqs(), first+1, stderr)
+	}
+	if err := os.Remove(filepath.Join(stateDir, "seq")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := agentCLI(t, args...); code != 0 || col.seqs()[2] <= first+1 {
+		t.Fatalf("after wiping seq: exit %d, seqs %v, want above %d\n%s", code, col.seqs(), first+1, stderr)
 	}
 	r := col.reports[0]
 	if r.Store != "us-il-chicago-0900" || r.Nodes != (report.Nodes{Total: 2, Ready: 1}) || len(r.Apps) != 5 || r.Apps["order-router"].Ready != "false" || !strings.HasPrefix(r.Agent, "fleetc-agent/") {
@@ -142,17 +156,18 @@ func TestRunOnce(t *testing.T) {
 	col.set(http.StatusOK)
 	api.Answer(kubefake.Nodes, http.StatusForbidden)
 	code, _, stderr = agentCLI(t, args...)
-	if code != 1 || !strings.Contains(stderr, `cannot list resource \"nodes\"`) || len(col.seqs()) != 2 {
+	if code != 1 || !strings.Contains(stderr, `cannot list resource \"nodes\"`) || len(col.seqs()) != 4 {
 		t.Fatalf("with nodes forbidden: exit %d, accepted %v; want 1, the 403 logged and the spooled report delivered\n%s", code, col.seqs(), stderr)
 	}
 	api.Answer(kubefake.Nodes, 0)
 	if code, _, stderr := agentCLI(t, args...); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	// 1 delivered at once; 2 spooled during the 503 and delivered while the
-	// nodes list failed (a failed read hands out no seq); 3 the last run's.
-	if got := col.seqs(); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 3 {
-		t.Errorf("collector accepted %v, want [1 2 3] in order", got)
+	// After the wipe: one delivered at once; the next spooled during the
+	// 503 and delivered while the nodes list failed (a failed read hands
+	// out no seq); the last run's right after it.
+	if got := col.seqs(); len(got) != 5 || got[3] != got[2]+1 || got[4] != got[2]+2 {
+		t.Errorf("collector accepted %v, want the last three consecutive", got)
 	}
 }
 
@@ -235,8 +250,8 @@ func TestSIGTERM(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("after SIGTERM: %v, want exit 0\n%s", err, stderr.String())
 	}
-	if got := col.seqs(); len(got) < 2 || got[0] != 1 || got[1] != 2 {
-		t.Errorf("collector accepted %v, want 1, 2, … from the loop", got)
+	if got := col.seqs(); len(got) < 2 || got[1] != got[0]+1 {
+		t.Errorf("collector accepted %v, want consecutive seqs from the loop", got)
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopping"`) {
 		t.Errorf("no stopping log line:\n%s", stderr.String())

@@ -158,7 +158,11 @@ func setup(f *runFlags, log *slog.Logger) (*agent, error) {
 		log.Warn("created a new key: the collector refuses this store's reports until its public key is in the inventory (stores.<id>.agent.publicKey)",
 			"key", keyPath(f.stateDir), "publicKey", report.FormatPublicKey(key.Public().(ed25519.PublicKey)))
 	}
-	sp, err := spool.Open(f.stateDir, spool.Options{MaxBytes: int64(f.spoolMaxBytes), MaxCount: f.spoolMaxCount, Log: log})
+	// A new (or wiped) state directory starts its seq at the time, above
+	// whatever an earlier one of this store reached: the collector refuses
+	// a seq not above the store's last.
+	sp, err := spool.Open(f.stateDir, spool.Options{MaxBytes: int64(f.spoolMaxBytes), MaxCount: f.spoolMaxCount, Log: log,
+		SeqStart: uint64(time.Now().UnixMicro())})
 	if err != nil {
 		return nil, err
 	}

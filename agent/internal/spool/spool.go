@@ -47,6 +47,13 @@ type Options struct {
 	MaxBytes int64 // total size of the spooled files
 	MaxCount int
 	Log      *slog.Logger // nil: discard
+	// SeqStart, when there is no seq file yet (a new or wiped state
+	// directory), is the seq the first report gets; 0 means 1. The
+	// collector refuses a seq not above the store's last, so the agent
+	// starts a new directory at the current time in Unix microseconds,
+	// above every seq an earlier directory of the store handed out (one
+	// per report).
+	SeqStart uint64
 }
 
 // Report is one spooled report.
@@ -97,6 +104,7 @@ func Open(stateDir string, opt Options) (*Spool, error) {
 	}
 	switch b, err := os.ReadFile(s.seqPath); {
 	case errors.Is(err, fs.ErrNotExist):
+		s.last = max(opt.SeqStart, 1) - 1
 	case err != nil:
 		return nil, fmt.Errorf("spool: %w", err)
 	default:
