@@ -133,6 +133,10 @@ func TestRBACIsExactlyWhatTheAgentReads(t *testing.T) {
 			{APIGroups: []string{"kustomize.toolkit.fluxcd.io"}, Resources: []string{"kustomizations"}, ResourceNames: []string{"fleetc-window"}, Verbs: []string{"patch"}},
 			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"fleetc-store"}, Verbs: []string{"get"}},
 		},
+		"Role/fleetc-system/fleetc-agent-key": {
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"fleetc-agent-key"}, Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+		},
 		"ClusterRole//fleetc-agent-nodes": {
 			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: verbs},
 		},
@@ -155,8 +159,9 @@ func TestRBACIsExactlyWhatTheAgentReads(t *testing.T) {
 		t.Errorf("missing %s", key)
 	}
 	for key, ref := range map[string]string{
-		"RoleBinding/flux-system/fleetc-agent":   "Role/fleetc-agent",
-		"ClusterRoleBinding//fleetc-agent-nodes": "ClusterRole/fleetc-agent-nodes",
+		"RoleBinding/flux-system/fleetc-agent":       "Role/fleetc-agent",
+		"RoleBinding/fleetc-system/fleetc-agent-key": "Role/fleetc-agent-key",
+		"ClusterRoleBinding//fleetc-agent-nodes":     "ClusterRole/fleetc-agent-nodes",
 	} {
 		b, ok := objs[key]
 		if !ok {
@@ -206,7 +211,7 @@ func TestDeployment(t *testing.T) {
 		!slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) || len(sc.Capabilities.Add) > 0 {
 		t.Errorf("agent securityContext %+v, want read-only root, no privilege escalation, all capabilities dropped", sc)
 	}
-	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/var/lib/fleetc-agent" || !slices.Contains(c.Args, "--state-dir=/var/lib/fleetc-agent") {
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/var/lib/fleetc-agent" || !slices.Contains(c.Args, "--state-dir=/var/lib/fleetc-agent") || !slices.Contains(c.Args, "--key-secret=fleetc-system/fleetc-agent-key") {
 		t.Errorf("state dir: mounts %+v, args %v; want the hostPath mounted where --state-dir points", c.VolumeMounts, c.Args)
 	}
 	var env []string

@@ -17,12 +17,17 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
 
-// startAgents prepares the real edge loop: it builds fleetc-agent, makes
-// each store's key (fleetc-agent pubkey) and declares its public key in
-// the fleet's inventory as the bootstrap PR would, applies the agent's
-// namespace and RBAC (agent/deploy) to each store cluster and mints a
-// token of the agent's own service account, and starts the collector
-// (fleetc feedback serve on SQLite) on the fleet.
+// agentKeySecret is where the agents keep their keys, as agent/deploy's
+// Deployment says.
+const agentKeySecret = "fleetc-system/fleetc-agent-key"
+
+// startAgents prepares the real edge loop: it builds fleetc-agent, applies
+// the agent's namespace and RBAC (agent/deploy) to each store cluster and
+// mints a token of the agent's own service account, makes each store's
+// key in its Secret with that token (fleetc-agent pubkey --key-secret) and
+// declares its public key in the fleet's inventory as the bootstrap PR
+// would, and starts the collector (fleetc feedback serve on SQLite) on the
+// fleet.
 func (h *harness) startAgents() {
 	h.t.Helper()
 	h.step("building fleetc-agent, making the stores' keys, starting the collector")
@@ -34,15 +39,6 @@ func (h *harness) startAgents() {
 	}
 	inventory := filepath.Join(h.fleet, "inventory", "stores", "stores.cue")
 	for _, id := range h.stores {
-		state := filepath.Join(h.dir, id, "agent")
-		out, err := exec.Command(h.agent, "pubkey", "--state-dir", state).Output()
-		if err != nil {
-			h.t.Fatalf("fleetc-agent pubkey: %v", err)
-		}
-		key := strings.TrimSpace(string(out))
-		if err := editFile(inventory, fmt.Sprintf("%q: {\n", id), fmt.Sprintf("%q: {\n\t\tagent: publicKey: %q\n", id, key)); err != nil {
-			h.t.Fatal(err)
-		}
 		c := h.clusters[id]
 		for _, f := range []string{"namespace.yaml", "rbac.yaml"} {
 			if out, err := c.Kubectl(h.ctx, "apply", "-f", filepath.Join(h.repoRoot, "agent", "deploy", f)); err != nil {
@@ -69,8 +65,22 @@ contexts:
   context: {cluster: store, user: fleetc-agent}
 current-context: store
 `, c.Server, strings.TrimSpace(string(token)))
-		if err := os.WriteFile(filepath.Join(h.dir, id, "agent.kubeconfig"), []byte(kc), 0o600); err != nil {
+		kubeconfig := filepath.Join(h.dir, id, "agent.kubeconfig")
+		if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
 			h.t.Fatal(err)
+		}
+		// The key is made in the store's Secret, with the agent's own
+		// RBAC (create secrets in fleetc-system, get that one).
+		out, err := exec.Command(h.agent, "pubkey", "--key-secret", agentKeySecret, "--kubeconfig", kubeconfig).Output()
+		if err != nil {
+			h.t.Fatalf("store %s: fleetc-agent pubkey --key-secret: %v", id, err)
+		}
+		key := strings.TrimSpace(string(out))
+		if err := editFile(inventory, fmt.Sprintf("%q: {\n", id), fmt.Sprintf("%q: {\n\t\tagent: publicKey: %q\n", id, key)); err != nil {
+			h.t.Fatal(err)
+		}
+		if sec, ok, err := c.Get(h.ctx, "secret", "fleetc-system", "fleetc-agent-key"); err != nil || !ok || sec.Data["key.pem"] == "" {
+			h.t.Fatalf("store %s: no key in Secret %s (%v)", id, agentKeySecret, err)
 		}
 	}
 	ports, err := freePorts(1)
@@ -119,7 +129,8 @@ func (h *harness) agentsAgree(now string) string {
 		}
 		for _, id := range h.stores {
 			cmd := exec.CommandContext(h.ctx, h.agent, "run", "--once", "--store", id, "--collector", h.collector,
-				"--kubeconfig", filepath.Join(h.dir, id, "agent.kubeconfig"), "--state-dir", filepath.Join(h.dir, id, "agent"), "--log-format", "text")
+				"--kubeconfig", filepath.Join(h.dir, id, "agent.kubeconfig"), "--key-secret", agentKeySecret,
+				"--state-dir", filepath.Join(h.dir, id, "agent"), "--log-format", "text")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				return false, "", fmt.Errorf("store %s: fleetc-agent run --once: %v\n%s", id, err, out)
 			}

@@ -95,7 +95,7 @@ apps: banner: {
 	}
 	c := h.clusters[id]
 	agentArgs := []string{"run", "--store", id, "--collector", h.collector, "--kubeconfig", filepath.Join(h.dir, id, "agent.kubeconfig"),
-		"--state-dir", filepath.Join(h.dir, id, "agent"), "--interval", "2s", "--jitter", "0", "--log-format", "text"}
+		"--key-secret", agentKeySecret, "--state-dir", filepath.Join(h.dir, id, "agent"), "--interval", "2s", "--jitter", "0", "--log-format", "text"}
 	startAgent := func(label string) *exec.Cmd {
 		cmd, err := start(h.dir, label, nil, h.agent, agentArgs...)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/fleetc/fleetc/agent/internal/identity"
+	"github.com/fleetc/fleetc/agent/internal/kube"
 	"github.com/fleetc/fleetc/agent/report"
 
 	"github.com/fleetc/fleetc/internal/buildinfo"
@@ -32,7 +33,7 @@ const help = `fleetc-agent: report a store cluster's Flux state to the fleetc co
 Usage:
   fleetc-agent [run] --store ID --collector URL [flags]   report every --interval (the default command)
   fleetc-agent run --once ...                             one report, one delivery pass, then exit
-  fleetc-agent pubkey [--state-dir DIR]                   print the store's public key (creates the key)
+  fleetc-agent pubkey [--state-dir DIR | --key-secret NS/NAME]  print the store's public key (creates the key)
   fleetc-agent version
   fleetc-agent help | --help | run --help
 
@@ -44,17 +45,26 @@ Per app Kustomization (label fleetc.dev/app, name not ending in .release):
 the fleetc.dev/version and fleetc.dev/variant labels, lastAppliedRevision and
 the Ready condition; Ready=False on the HelmRelease <app> or the
 Kustomization <app>.release makes the app failing while it waits for health.
-If a list fails, no report is made that interval (logged).
+If a list fails, no report is made that interval (logged). Apps whose
+Kustomization carries fleetc.dev/health are probed (GET that URL).
+
+Window enforcement (the fleet sets settings.agent.enforceWindows): it reads
+the ConfigMap fleetc-store and suspends the Kustomization fleetc-window
+outside the store's window, resumes it inside (--enforce-window=false: never).
 
 RBAC it needs (agent/deploy/rbac.yaml), nothing more:
   get, list, watch  kustomizations.kustomize.toolkit.fluxcd.io  (Role in flux-system)
   get, list, watch  helmreleases.helm.toolkit.fluxcd.io         (Role in flux-system)
+  patch             kustomizations fleetc-window only           (Role in flux-system)
+  get               configmaps fleetc-store only                (Role in flux-system)
   get, list, watch  nodes                                       (ClusterRole)
+  get secrets fleetc-agent-key; create secrets (Role in fleetc-system; --key-secret)
 
 What it sends: POST <collector>/v1/reports, body the report JSON
 (schema fleetc.dev/report/v1: store, seq, at, nodes, apps), headers
 Fleetc-Store: <store id> and Fleetc-Signature: ed25519=<signature of the body>
-made with the private key in <state-dir>/key. The collector accepts it only
+made with the private key in <state-dir>/key, or in the Secret --key-secret
+names (data key key.pem; made at first start). The collector accepts it only
 if the inventory holds the store's public key (fleetc-agent pubkey):
   stores: <id>: agent: publicKey: "ed25519:..."
 Reports wait in <state-dir>/spool until the collector answers 200 (or 409:
@@ -155,18 +165,30 @@ func keyPath(stateDir string) string { return filepath.Join(stateDir, "key") }
 func pubkeyCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("pubkey", stdout, stderr)
 	stateDir := fs.String("state-dir", defaultStateDir, "directory holding the agent's key, seq and spool")
+	keySecret := fs.String("key-secret", "", "the key is in this Secret (NAMESPACE/NAME), as for run --key-secret; made when missing")
+	kubeconfig := fs.String("kubeconfig", "", "with --key-secret: kubeconfig file (else $KUBECONFIG, else the pod's service account)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*stateDir, 0o700); err != nil {
+	var kc *kube.Client
+	if *keySecret != "" {
+		if _, _, err := identity.ParseSecretRef(*keySecret); err != nil {
+			return usagef("--key-secret %v", err)
+		}
+		cfg, err := kube.Load(*kubeconfig)
+		if err != nil {
+			return err
+		}
+		kc = kube.New(cfg, kubeTimeout)
+	} else if err := os.MkdirAll(*stateDir, 0o700); err != nil {
 		return err
 	}
-	key, created, err := identity.LoadOrCreate(keyPath(*stateDir))
+	key, created, where, err := loadKey(kc, *keySecret, *stateDir)
 	if err != nil {
 		return err
 	}
 	if created {
-		fmt.Fprintf(stderr, "fleetc-agent: created a new key in %s\n", keyPath(*stateDir))
+		fmt.Fprintf(stderr, "fleetc-agent: created a new key in %s\n", where)
 	}
 	fmt.Fprintln(stdout, report.FormatPublicKey(key.Public().(ed25519.PublicKey)))
 	return nil

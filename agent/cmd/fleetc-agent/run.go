@@ -31,6 +31,7 @@ var storeID = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 type runFlags struct {
 	store, collector, kubeconfig, namespace, stateDir, collectorCA string
+	keySecret                                                      string
 	logFormat, logLevel                                            string
 	interval, timeout, probeTimeout                                time.Duration
 	jitter                                                         float64
@@ -49,6 +50,7 @@ func parseRun(args []string, stdout, stderr io.Writer) (*runFlags, error) {
 	fs.StringVar(&f.namespace, "namespace", "flux-system", "namespace of the Flux Kustomizations and HelmReleases fleetc renders")
 	fs.DurationVar(&f.interval, "interval", 60*time.Second, "how often to read the cluster and report")
 	fs.Float64Var(&f.jitter, "jitter", 0.1, "each interval is randomly up to this fraction longer or shorter, so stores do not report in step")
+	fs.StringVar(&f.keySecret, "key-secret", "", "keep the key in this Secret (NAMESPACE/NAME, data key key.pem), made at first start, instead of the state directory's key file")
 	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir, "directory holding the key, seq and spool/; keep it across restarts (hostPath or PVC)")
 	fs.Var(&f.spoolMaxBytes, "spool-max-bytes", "most `bytes` of reports waiting for delivery (16777216, 16MiB); when full the oldest are dropped")
 	fs.IntVar(&f.spoolMaxCount, "spool-max-count", 10080, "most reports waiting for delivery (10080: a week at 60s)")
@@ -88,6 +90,11 @@ func parseRun(args []string, stdout, stderr io.Writer) (*runFlags, error) {
 		return nil, usagef("--timeout %v: want a positive duration", f.timeout)
 	case f.logFormat != "json" && f.logFormat != "text":
 		return nil, usagef("--log-format %q: want json or text", f.logFormat)
+	}
+	if f.keySecret != "" {
+		if _, _, err := identity.ParseSecretRef(f.keySecret); err != nil {
+			return nil, usagef("--key-secret %v", err)
+		}
 	}
 	if u, err := url.Parse(f.collector); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, usagef("--collector %q: want an http(s)://host[:port][/path] URL", f.collector)
@@ -150,13 +157,14 @@ func setup(f *runFlags, log *slog.Logger) (*agent, error) {
 	if err := os.MkdirAll(f.stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	key, created, err := identity.LoadOrCreate(keyPath(f.stateDir))
+	kc := kube.New(cfg, kubeTimeout)
+	key, created, where, err := loadKey(kc, f.keySecret, f.stateDir)
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		log.Warn("created a new key: the collector refuses this store's reports until its public key is in the inventory (stores.<id>.agent.publicKey)",
-			"key", keyPath(f.stateDir), "publicKey", report.FormatPublicKey(key.Public().(ed25519.PublicKey)))
+			"key", where, "publicKey", report.FormatPublicKey(key.Public().(ed25519.PublicKey)))
 	}
 	// A new (or wiped) state directory starts its seq at the time, above
 	// whatever an earlier one of this store reached: the collector refuses
@@ -175,7 +183,7 @@ func setup(f *runFlags, log *slog.Logger) (*agent, error) {
 	return &agent{
 		store: f.store, namespace: f.namespace, interval: f.interval, jitter: f.jitter, enforceWindow: f.enforceWindow,
 		prober: probe.New(f.probeTimeout),
-		kube:   kube.New(cfg, kubeTimeout), key: key, spool: sp, log: log,
+		kube:   kc, key: key, spool: sp, log: log,
 		sender: &deliver.Sender{URL: f.collector, Store: f.store, HTTP: hc, Log: log},
 	}, nil
 }
@@ -304,4 +312,22 @@ func (a *agent) loop(ctx context.Context) error {
 		case <-timer.C:
 		}
 	}
+}
+
+// loadKey reads (or first makes) the agent's key: in the Secret ref
+// (NAMESPACE/NAME) when set, else in the state directory's key file. where
+// names it for the log.
+func loadKey(kc *kube.Client, ref, stateDir string) (key ed25519.PrivateKey, created bool, where string, err error) {
+	if ref == "" {
+		key, created, err = identity.LoadOrCreate(keyPath(stateDir))
+		return key, created, keyPath(stateDir), err
+	}
+	ns, name, err := identity.ParseSecretRef(ref)
+	if err != nil {
+		return nil, false, "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*kubeTimeout)
+	defer cancel()
+	key, created, err = identity.LoadOrCreateSecret(ctx, kc, ns, name)
+	return key, created, "Secret " + ref, err
 }

@@ -3,8 +3,8 @@
 // collector knows a report comes from that store.
 //
 // The key is a PKCS #8 PEM file ("PRIVATE KEY", what openssl reads), mode
-// 0600, created atomically at first use. A key file that others can read
-// is refused.
+// 0600, created atomically at first use (a key file that others can read
+// is refused), or the same PEM in a Kubernetes Secret (secret.go).
 package identity
 
 import (
@@ -57,17 +57,5 @@ func Load(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("key %s: not a PEM \"PRIVATE KEY\" block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("key %s: a %T, want an ed25519 key", path, k)
-	}
-	return priv, nil
+	return parsePEM(b, path)
 }

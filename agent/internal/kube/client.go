@@ -73,6 +73,13 @@ func (c *Client) MergePatch(ctx context.Context, path string, patch []byte, out 
 	return c.do(ctx, http.MethodPatch, path+"?fieldManager="+FieldManager, "application/merge-patch+json", patch, out)
 }
 
+// Create POSTs the JSON object body to the collection at path as field
+// manager FieldManager and decodes what the API server returns into out
+// (nil: discarded). An object that exists is a *StatusError with Code 409.
+func (c *Client) Create(ctx context.Context, path string, body []byte, out any) error {
+	return c.do(ctx, http.MethodPost, path+"?fieldManager="+FieldManager, "application/json", body, out)
+}
+
 func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
 	url := c.cfg.Server + path
 	var rd io.Reader
