@@ -247,6 +247,7 @@ type Object struct {
 		Namespace   string            `json:"namespace"`
 		Labels      map[string]string `json:"labels"`
 		Annotations map[string]string `json:"annotations"`
+		Generation  int64             `json:"generation"`
 	} `json:"metadata"`
 	Spec   map[string]any    `json:"spec"`
 	Data   map[string]string `json:"data"`
@@ -257,6 +258,7 @@ type Object struct {
 			Reason  string `json:"reason"`
 			Message string `json:"message"`
 		} `json:"conditions"`
+		ObservedGeneration    int64  `json:"observedGeneration"`
 		LastAppliedRevision   string `json:"lastAppliedRevision"`
 		LastAttemptedRevision string `json:"lastAttemptedRevision"`
 		Artifact              *struct {

@@ -172,7 +172,10 @@ apps: banner: {
 				return false, fmt.Sprintf("greeter: %v", err), nil
 			}
 			_, reason, msg := o.Ready()
-			return reason == "DependencyNotReady" && strings.Contains(msg, "fleetc-window"), fmt.Sprintf("greeter: %s: %s", reason, msg), nil
+			// The agent tells a held change by this: Flux moves
+			// observedGeneration only when it applied the spec.
+			return reason == "DependencyNotReady" && strings.Contains(msg, "fleetc-window") && o.Metadata.Generation != o.Status.ObservedGeneration,
+				fmt.Sprintf("greeter: %s: %s (generation %d, observed %d)", reason, msg, o.Metadata.Generation, o.Status.ObservedGeneration), nil
 		})
 		if err != nil {
 			t.Fatalf("store %s: greeter is not held by the gate: %v", id, err)

@@ -84,20 +84,27 @@ type object struct {
 	Status struct {
 		ObservedGeneration int64 `json:"observedGeneration"`
 		Conditions         []struct {
-			Type   string `json:"type"`
-			Status string `json:"status"`
+			Type    string `json:"type"`
+			Status  string `json:"status"`
+			Reason  string `json:"reason"`
+			Message string `json:"message"`
 		} `json:"conditions"`
 	} `json:"status"`
 	Data map[string]string `json:"data"` // ConfigMap
 }
 
-func (o *object) applied() bool {
-	if o.Status.ObservedGeneration != o.Metadata.Generation {
+// waiting: the app Kustomization holds a spec it has not applied yet
+// (Flux moves observedGeneration only on success) and is held by the gate
+// (DependencyNotReady on fleetc-window). A new revision of an unchanged
+// spec also waits for the gate, but is not a change of this app; a spec
+// that was applied and then failed is not waiting for the gate.
+func (o *object) waiting() bool {
+	if o.Status.ObservedGeneration == o.Metadata.Generation {
 		return false
 	}
 	for _, c := range o.Status.Conditions {
 		if c.Type == "Ready" {
-			return c.Status == "True"
+			return c.Status == "False" && c.Reason == "DependencyNotReady" && strings.Contains(c.Message, GateName)
 		}
 	}
 	return false
@@ -148,7 +155,7 @@ func Sync(ctx context.Context, api API, ns string, now time.Time) (Result, error
 		}
 		unheld := strings.Split(cm.Data[VarUnheld], ",")
 		for _, k := range ks.Items {
-			if !k.waitsForGate() || k.applied() {
+			if !k.waitsForGate() || !k.waiting() {
 				continue
 			}
 			id := k.Metadata.Labels[labelApp] + "@" + k.Metadata.Labels[labelVariant]

@@ -114,19 +114,37 @@ func (f *fakeAPI) MergePatch(_ context.Context, path string, patch []byte, _ any
 	return nil
 }
 
-func app(name, variant string, applied bool) object {
+// app is an app Kustomization at generation 2 that depends on the gate:
+// applied (observed 2, Ready), waiting for the gate with its new spec
+// (observed 1), or held at an unchanged spec by a new revision (observed
+// 2, DependencyNotReady).
+func app(name, variant, state string) object {
 	var o object
 	o.Metadata.Name, o.Metadata.Generation = name, 2
 	o.Metadata.Labels = map[string]string{labelApp: name, labelVariant: variant}
 	o.Spec.DependsOn = append(o.Spec.DependsOn, struct {
 		Name string `json:"name"`
 	}{GateName})
-	if applied {
+	type cond = struct {
+		Type    string `json:"type"`
+		Status  string `json:"status"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	}
+	held := cond{"Ready", "False", "DependencyNotReady", "dependency 'flux-system/fleetc-window' revision is not up to date"}
+	switch state {
+	case "applied":
 		o.Status.ObservedGeneration = 2
-		o.Status.Conditions = append(o.Status.Conditions, struct {
-			Type   string `json:"type"`
-			Status string `json:"status"`
-		}{"Ready", "True"})
+		o.Status.Conditions = append(o.Status.Conditions, cond{Type: "Ready", Status: "True", Reason: "ReconciliationSucceeded"})
+	case "waiting":
+		o.Status.ObservedGeneration = 1
+		o.Status.Conditions = append(o.Status.Conditions, held)
+	case "new revision":
+		o.Status.ObservedGeneration = 2
+		o.Status.Conditions = append(o.Status.Conditions, held)
+	case "failing":
+		o.Status.ObservedGeneration = 1
+		o.Status.Conditions = append(o.Status.Conditions, cond{Type: "Ready", Status: "False", Reason: "HealthCheckFailed", Message: "timeout waiting for: [HelmRelease/flux-system/pos status: 'Failed']"})
 	}
 	return o
 }
@@ -180,16 +198,26 @@ func TestSync(t *testing.T) {
 	// change waits, another waiting change rides along, and it closes once
 	// the release is applied.
 	f = &fakeAPI{cm: map[string]string{VarWindow: chicago, VarTimezone: "America/Chicago", VarUnheld: "pos@1.1.0-f0cafff82f"},
-		gate: &object{}, ks: []object{app("pos", "1.1.0-f0cafff82f", false), app("menu", "2.0.0-0123456789", false), app("kds", "1.0.0-aaaaaaaaaa", true)}}
+		gate: &object{}, ks: []object{app("pos", "1.1.0-f0cafff82f", "waiting"), app("menu", "2.0.0-0123456789", "waiting"), app("kds", "1.0.0-aaaaaaaaaa", "applied")}}
 	f.gate.Spec.Suspend = true
 	res, err := Sync(ctx, f, "flux-system", outside)
 	if err != nil || !res.Open || !res.Changed || strings.Join(res.Released, ",") != "pos@1.1.0-f0cafff82f" || strings.Join(res.RideAlong, ",") != "menu@2.0.0-0123456789" {
 		t.Fatalf("override: %+v, %v", res, err)
 	}
-	f.ks[0] = app("pos", "1.1.0-f0cafff82f", true)
+	f.ks[0] = app("pos", "1.1.0-f0cafff82f", "applied")
 	res, err = Sync(ctx, f, "flux-system", outside)
 	if err != nil || res.Open || !res.Changed || len(res.Released) > 0 || !f.gate.Spec.Suspend {
 		t.Fatalf("override applied: %+v, %v; want the gate closed again", res, err)
+	}
+	// Once applied, a later revision (any commit to the deploy repository)
+	// holds pos at the same spec: that is not the released change, so the
+	// gate stays shut; nor does a released change that applied and failed.
+	for _, state := range []string{"new revision", "failing"} {
+		f.ks[0] = app("pos", "1.1.0-f0cafff82f", state)
+		res, err = Sync(ctx, f, "flux-system", outside)
+		if err != nil || res.Open || res.Changed || len(res.Released) > 0 || !f.gate.Spec.Suspend {
+			t.Errorf("pos %s: %+v, %v; want the gate kept shut", state, res, err)
+		}
 	}
 
 	// A window that does not parse closes the gate and says why.
