@@ -102,10 +102,11 @@ type StoreState struct {
 	// (profiles/<name>/ in the deploy tree). AssignProfiles sets it; empty
 	// means not assigned yet.
 	Profile string `json:"-"`
-	// Unheld lists the variants (ids, sorted) this compile let
-	// through while the store was outside its window or frozen (an
-	// override): the store's agent must not hold them back either
-	// (docs/agent.md, "Window enforcement"). Not kept in state.json.
+	// Unheld lists the variants (ids, sorted) a compile let through
+	// while the store was outside its window or frozen (an override) and
+	// that the store still runs: its agent must not hold them back either
+	// (docs/agent.md, "Window enforcement"). state.json keeps them in
+	// "unheld" (settings.agent.enforceWindows only).
 	Unheld []string `json:"-"`
 	// Window and Freezes are what the store's agent enforces, as the
 	// gate read them (settings.agent.enforceWindows; empty otherwise): the
@@ -198,6 +199,9 @@ type stateFile2 struct {
 	Profiles map[string]*StoreState `json:"profiles"`
 	Stores   map[string]string      `json:"stores"` // store id -> profile name
 	Rollouts map[string]*Rollout    `json:"rollouts,omitempty"`
+	// Unheld: store id -> StoreState.Unheld; written only when some store
+	// has one (a fleet with settings.agent.enforceWindows and an override).
+	Unheld map[string][]string `json:"unheld,omitempty"`
 }
 
 func parseSchema2(data []byte) (*State, error) {
@@ -225,6 +229,18 @@ func parseSchema2(data []byte) (*State, error) {
 			return nil, fmt.Errorf("store %q: unknown profile %q", id, name)
 		}
 		st.Stores[id] = &StoreState{Ring: p.Ring, Apps: p.Apps, Profile: name}
+	}
+	for id, vids := range f.Unheld {
+		s := st.Stores[id]
+		if s == nil {
+			return nil, fmt.Errorf("unheld: unknown store %q", id)
+		}
+		for _, vid := range vids {
+			if _, ok := st.Variants[vid]; !ok {
+				return nil, fmt.Errorf("unheld: store %q: unknown variant %q", id, vid)
+			}
+		}
+		s.Unheld = vids
 	}
 	return st, nil
 }
@@ -285,7 +301,21 @@ func (s *State) Marshal() ([]byte, error) {
 	if err := writeLines(&b, s.Rollouts); err != nil {
 		return nil, fmt.Errorf("marshal state: %w", err)
 	}
-	b.WriteString("}}\n")
+	b.WriteString("}")
+	unheld := map[string][]string{}
+	for id, ss := range s.Stores {
+		if len(ss.Unheld) > 0 {
+			unheld[id] = ss.Unheld
+		}
+	}
+	if len(unheld) > 0 {
+		b.WriteString(",\n\"unheld\":{")
+		if err := writeLines(&b, unheld); err != nil {
+			return nil, fmt.Errorf("marshal state: %w", err)
+		}
+		b.WriteString("}")
+	}
+	b.WriteString("}\n")
 	return b.Bytes(), nil
 }
 

@@ -269,3 +269,37 @@ func TestReadRollouts(t *testing.T) {
 		t.Errorf("no state: %v %v", m, err)
 	}
 }
+
+// Unheld marks survive a write and a read, appear only when set, and a
+// mark naming an unknown store or variant is an error.
+func TestStateUnheld(t *testing.T) {
+	st := NewState()
+	st.Variants["pos@1.1.0-f0cafff82f"] = &Variant{App: "pos", Version: "1.1.0"}
+	apps := map[string]string{"pos": "pos@1.1.0-f0cafff82f"}
+	st.Stores["chi-1"] = &StoreState{Ring: "main", Apps: apps, Unheld: []string{"pos@1.1.0-f0cafff82f"}}
+	st.Stores["la-1"] = &StoreState{Ring: "main", Apps: apps}
+	b, err := st.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\n\"unheld\":{\n\"chi-1\":[\"pos@1.1.0-f0cafff82f\"]") {
+		t.Fatalf("no unheld section:\n%s", b)
+	}
+	back, err := ParseState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Stores["chi-1"].Unheld; len(got) != 1 || got[0] != "pos@1.1.0-f0cafff82f" || back.Stores["la-1"].Unheld != nil {
+		t.Errorf("read back: chi-1 %v, la-1 %v", got, back.Stores["la-1"].Unheld)
+	}
+	st.Stores["chi-1"].Unheld = nil
+	if b, _ := st.Marshal(); strings.Contains(string(b), "unheld") {
+		t.Errorf("unheld written with no marks:\n%s", b)
+	}
+	for _, bad := range []string{`"nowhere-1":["pos@1.1.0-f0cafff82f"]`, `"chi-1":["pos@9.9.9-0000000000"]`} {
+		data := strings.TrimSuffix(string(b), "}\n") + ",\n\"unheld\":{" + bad + "}}\n"
+		if _, err := ParseState([]byte(data)); err == nil || !strings.Contains(err.Error(), "unheld") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -179,7 +179,7 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 				if runs >= 0 {
 					ss.Apps[c.apps[e.key.app].ID] = c.vars[runs].id
 					u[runs] = true
-					if e.outside && runs == e.key.to && runs != e.key.from && e.kind != policy.None && e.kind != policy.Remove {
+					if b.schedules != nil && e.outside && runs == e.key.to && runs != e.key.from && e.kind != policy.None && e.kind != policy.Remove {
 						ss.Unheld = append(ss.Unheld, c.vars[runs].id)
 					}
 				}
@@ -190,7 +190,7 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 			k += m
 			if b.schedules != nil {
 				ss.Window, ss.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
-				slices.Sort(ss.Unheld)
+				ss.Unheld = keepUnheld(ss, b.prev.Stores[st.Store.ID])
 			}
 			states[i] = ss
 		}
@@ -327,4 +327,22 @@ func (b *builder) paused(s *model.Store) bool {
 	}
 	until, err := time.Parse(time.RFC3339, s.Pause.Until)
 	return err != nil || b.now.Before(until)
+}
+
+// keepUnheld adds to ss.Unheld the variants an earlier compile let through
+// outside the store's window that the store still runs after this one (the
+// store may not have applied them yet: its agent must go on letting them
+// through), and sorts the list.
+func keepUnheld(ss, prev *deploy.StoreState) []string {
+	out := ss.Unheld
+	if prev != nil {
+		for _, vid := range prev.Unheld {
+			app, _, _, ok := deploy.SplitVariantID(vid)
+			if ok && ss.Apps[app] == vid && !slices.Contains(out, vid) {
+				out = append(out, vid)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -51,7 +51,7 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 			ss := res.Desired.Stores[st.Store.ID]
 			ss.Apps[p.app] = runs
 			frozen := slices.ContainsFunc(in.Freezes, func(f policy.Freeze) bool { return f.Active })
-			if runs == p.to && p.to != p.from && in.Change.Kind != policy.None && (!in.Window.Open || frozen) {
+			if b.schedules != nil && runs == p.to && p.to != p.from && in.Change.Kind != policy.None && (!in.Window.Open || frozen) {
 				ss.Unheld = append(ss.Unheld, runs)
 			}
 			if _, ok := res.Desired.Variants[runs]; !ok {
@@ -86,6 +86,15 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 		for i := range b.t.Stores {
 			if ss := res.Desired.Stores[b.t.Stores[i].Store.ID]; ss != nil {
 				ss.Window, ss.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
+				// kept from the previous state: what the store still runs
+				if prev := b.prev.Stores[b.t.Stores[i].Store.ID]; prev != nil {
+					for _, vid := range prev.Unheld {
+						app, _, _, _ := deploy.SplitVariantID(vid)
+						if ss.Apps[app] == vid && !slices.Contains(ss.Unheld, vid) {
+							ss.Unheld = append(ss.Unheld, vid)
+						}
+					}
+				}
 				slices.Sort(ss.Unheld)
 			}
 		}
