@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +31,7 @@ promote rings on (--feedback, docs/rollout.md, docs/feedback.md).`,
 
 func newFeedbackServeCmd() *cobra.Command {
 	var o feedback.ServeOptions
-	var logFormat, logLevel string
+	var logFormat, logLevel, readTokenFile string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve POST /v1/reports for the stores' agents, and the snapshot and status",
@@ -80,6 +81,13 @@ but the per-store rate limit. Migrations are applied at start.`,
 				return usagef("--log-format %q: want json or text", logFormat)
 			}
 			o.Root, o.CacheDir = g.root, g.cacheDir
+			if readTokenFile != "" {
+				tok, err := readToken(readTokenFile)
+				if err != nil {
+					return usagef("--read-token-file: %v", err)
+				}
+				o.Server.ReadToken = tok
+			}
 			return feedback.Serve(cmd.Context(), o)
 		},
 	}
@@ -94,13 +102,14 @@ but the per-store rate limit. Migrations are applied at start.`,
 	f.Float64Var(&o.Server.Rate, "rate", 0.2, "reports per second each store may send, sustained (429 above)")
 	f.IntVar(&o.Server.Burst, "burst", 120, "reports a store may send at once, e.g. catching up on its spool")
 	f.IntVar(&o.DB.History, "history", 100, "state changes kept per store (a report equal to the last only updates its time)")
+	f.StringVar(&readTokenFile, "read-token-file", "", "GET /v1/status and /v1/snapshot need Authorization: Bearer <the file's token> (default: open to whoever reaches --listen)")
 	f.StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug (every accepted report), info, warn or error")
 	return c
 }
 
 func newFeedbackExportCmd() *cobra.Command {
-	var from, out string
+	var from, out, tokenFile string
 	var timeout time.Duration
 	c := &cobra.Command{
 		Use:   "export",
@@ -127,7 +136,14 @@ from its database. compile and plan read it with --feedback.`,
 				w = tmp
 			}
 			ctx := cmd.Context()
-			if err := feedback.Export(ctx, from, w, &http.Client{Timeout: timeout}); err != nil {
+			var token string
+			if tokenFile != "" {
+				var err error
+				if token, err = readToken(tokenFile); err != nil {
+					return usagef("--token-file: %v", err)
+				}
+			}
+			if err := feedback.Export(ctx, from, w, &http.Client{Timeout: timeout}, token); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
 			if tmp != nil {
@@ -145,5 +161,19 @@ from its database. compile and plan read it with --feedback.`,
 	c.Flags().StringVar(&from, "from", "", "the collector's URL (http://… or https://…) or database (sqlite:PATH, postgres://…)")
 	c.Flags().StringVar(&out, "out", "", "write the snapshot to this file, atomically (default: stdout)")
 	c.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "give up on the collector after this long")
+	c.Flags().StringVar(&tokenFile, "token-file", "", "send Authorization: Bearer <the file's token> (a collector run with --read-token-file)")
 	return c
+}
+
+// readToken reads a bearer token file: one line, no spaces.
+func readToken(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" || strings.ContainsAny(tok, " \t\r\n") {
+		return "", fmt.Errorf("%s: want one token on one line", file)
+	}
+	return tok, nil
 }

@@ -44,13 +44,16 @@ func storeReport(r *report.Report) *rollout.StoreReport {
 
 // Export writes the snapshot of from — the collector's URL (GET
 // /v1/snapshot) or its database DSN — to w as indented JSON.
-func Export(ctx context.Context, from string, w io.Writer, client *http.Client) error {
+func Export(ctx context.Context, from string, w io.Writer, client *http.Client, token string) error {
 	var snap *rollout.Snapshot
 	switch {
 	case strings.HasPrefix(from, "http://"), strings.HasPrefix(from, "https://"):
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(from, "/")+"/v1/snapshot", nil)
 		if err != nil {
 			return err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := client.Do(req)
 		if err != nil {

@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,11 @@ type ServerOptions struct {
 	Burst int
 	Log   *slog.Logger
 	Now   func() time.Time // tests pin the clock
+	// ReadToken, when set, is the bearer token GET /v1/status and
+	// /v1/snapshot require (401 without it, 403 with another): what every
+	// store runs is the operators' business. /healthz and /metrics stay
+	// open for probes and scrapers; POST /v1/reports is signed per store.
+	ReadToken string
 }
 
 // Server is the collector's HTTP side.
@@ -109,8 +116,8 @@ func (s *Server) Reloaded(err error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/reports", s.postReport)
-	mux.HandleFunc("GET /v1/snapshot", s.getSnapshot)
-	mux.HandleFunc("GET /v1/status", s.getStatus)
+	mux.HandleFunc("GET /v1/snapshot", s.reader(s.getSnapshot))
+	mux.HandleFunc("GET /v1/status", s.reader(s.getStatus))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	return mux
@@ -223,6 +230,27 @@ func (s *Server) take(store string) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) / s.opts.Rate * float64(time.Second))
+}
+
+// reader guards a read endpoint with ReadToken.
+func (s *Server) reader(h http.HandlerFunc) http.HandlerFunc {
+	if s.opts.ReadToken == "" {
+		return h
+	}
+	want := []byte(s.opts.ReadToken)
+	return func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case !ok || got == "":
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fleetc-feedback"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "this collector's read endpoints need Authorization: Bearer <token> (fleetc feedback export --token-file)"})
+		case subtle.ConstantTimeCompare([]byte(got), want) != 1:
+			s.log.Warn("read refused: wrong token", "path", r.URL.Path, "remote", r.RemoteAddr)
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "wrong token"})
+		default:
+			h(w, r)
+		}
+	}
 }
 
 func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {

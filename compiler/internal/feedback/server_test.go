@@ -207,7 +207,7 @@ func TestSnapshotAndStatus(t *testing.T) {
 	send(probe)
 
 	var buf bytes.Buffer
-	if err := Export(context.Background(), c.url, &buf, http.DefaultClient); err != nil {
+	if err := Export(context.Background(), c.url, &buf, http.DefaultClient, ""); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "snapshot.json")
@@ -235,5 +235,51 @@ func TestSnapshotAndStatus(t *testing.T) {
 	}
 	if st.Stores != (StoreCounts{Known: 4, Reporting: 3, Never: 1}) {
 		t.Errorf("status stores: %+v", st.Stores)
+	}
+}
+
+// TestReadToken: with a read token the snapshot and status need it (401
+// without, 403 with another); health, metrics and signed reports do not;
+// export sends it.
+func TestReadToken(t *testing.T) {
+	c := newCollector(t, "sqlite:"+filepath.Join(t.TempDir(), "f.db"), ServerOptions{ReadToken: "s3cret-token"})
+	if code, out := c.send(mkReport("s-0001", 1, c.now.Add(-time.Minute), "1.0.0", "r1")); code != 200 {
+		t.Fatalf("report: %d %s", code, out)
+	}
+	for _, path := range []string{"/v1/snapshot", "/v1/status"} {
+		for auth, want := range map[string]int{"": 401, "Bearer wrong": 403, "Basic czNjcmV0LXRva2Vu": 401, "Bearer s3cret-token": 200} {
+			req, _ := http.NewRequest(http.MethodGet, c.url+path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("GET %s with %q: %d, want %d", path, auth, resp.StatusCode, want)
+			}
+			if want == 401 && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("GET %s with %q: 401 without WWW-Authenticate", path, auth)
+			}
+		}
+	}
+	for _, path := range []string{"/healthz", "/metrics"} {
+		resp, err := http.Get(c.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d, want 200 without a token", path, resp.StatusCode)
+		}
+	}
+	var buf bytes.Buffer
+	if err := Export(context.Background(), c.url, &buf, http.DefaultClient, ""); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("export without the token: %v, want the 401", err)
+	}
+	if err := Export(context.Background(), c.url, &buf, http.DefaultClient, "s3cret-token"); err != nil || !strings.Contains(buf.String(), "s-0001") {
+		t.Errorf("export with the token: %v\n%s", err, buf.String())
 	}
 }
