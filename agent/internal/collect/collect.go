@@ -23,9 +23,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fleetc/fleetc/agent/internal/hold"
 	"github.com/fleetc/fleetc/agent/internal/kube"
 	"github.com/fleetc/fleetc/agent/report"
+	"github.com/fleetc/fleetc/internal/window"
 )
 
 // Labels fleetc puts on the Flux objects it renders.
@@ -151,7 +151,7 @@ func ReadProbed(ctx context.Context, l Lister, p Prober, namespace string, now t
 			continue
 		}
 		c := k.ready()
-		if c != nil && c.Status == "False" && c.Reason == "DependencyNotReady" && strings.Contains(c.Message, hold.GateName) {
+		if c != nil && window.HeldByGate(c.Status, c.Reason, c.Message) {
 			// The store's window gate holds a new revision: the app still
 			// runs what its release objects were last applied at.
 			inner := hrByName[id]

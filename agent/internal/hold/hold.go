@@ -30,12 +30,12 @@ import (
 
 // Names fleetc renders (compiler/internal/render).
 const (
-	GateName    = "fleetc-window"
+	GateName    = window.GateName
 	ConfigMap   = "fleetc-store"
-	VarWindow   = "FLEETC_WINDOW_RAW"
+	VarWindow   = window.VarWindow
 	VarTimezone = "FLEETC_TIMEZONE_RAW"
-	VarFreezes  = "FLEETC_FREEZES_RAW"
-	VarUnheld   = "FLEETC_UNHELD_RAW"
+	VarFreezes  = window.VarFreezes
+	VarUnheld   = window.VarUnheld
 
 	labelApp     = "fleetc.dev/app"
 	labelVariant = "fleetc.dev/variant"
@@ -76,10 +76,8 @@ type object struct {
 		Annotations map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Spec struct {
-		Suspend   bool `json:"suspend"`
-		DependsOn []struct {
-			Name string `json:"name"`
-		} `json:"dependsOn"`
+		Suspend   bool         `json:"suspend"`
+		DependsOn []dependency `json:"dependsOn"`
 	} `json:"spec"`
 	Status struct {
 		ObservedGeneration int64 `json:"observedGeneration"`
@@ -104,18 +102,18 @@ func (o *object) waiting() bool {
 	}
 	for _, c := range o.Status.Conditions {
 		if c.Type == "Ready" {
-			return c.Status == "False" && c.Reason == "DependencyNotReady" && strings.Contains(c.Message, GateName)
+			return window.HeldByGate(c.Status, c.Reason, c.Message)
 		}
 	}
 	return false
 }
 
+type dependency struct {
+	Name string `json:"name"`
+}
+
 func (o *object) waitsForGate() bool {
-	return slices.ContainsFunc(o.Spec.DependsOn, func(d struct {
-		Name string `json:"name"`
-	}) bool {
-		return d.Name == GateName
-	})
+	return slices.Contains(o.Spec.DependsOn, dependency{Name: GateName})
 }
 
 // Sync decides whether the gate in namespace ns is open at now and makes

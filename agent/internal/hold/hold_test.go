@@ -122,9 +122,7 @@ func app(name, variant, state string) object {
 	var o object
 	o.Metadata.Name, o.Metadata.Generation = name, 2
 	o.Metadata.Labels = map[string]string{labelApp: name, labelVariant: variant}
-	o.Spec.DependsOn = append(o.Spec.DependsOn, struct {
-		Name string `json:"name"`
-	}{GateName})
+	o.Spec.DependsOn = append(o.Spec.DependsOn, dependency{GateName})
 	type cond = struct {
 		Type    string `json:"type"`
 		Status  string `json:"status"`

@@ -26,15 +26,11 @@ func LoadOrCreate(path string) (key ed25519.PrivateKey, created bool, err error)
 		if _, err := atomicfile.RemoveTemps(filepath.Dir(path), filepath.Base(path)); err != nil {
 			return nil, false, err
 		}
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		_, pemBytes, err := newKey()
 		if err != nil {
 			return nil, false, fmt.Errorf("generate key %s: %w", path, err)
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
-		if err != nil {
-			return nil, false, fmt.Errorf("generate key %s: %w", path, err)
-		}
-		exists, err := atomicfile.WriteNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+		exists, err := atomicfile.WriteNew(path, pemBytes, 0o600)
 		if err != nil {
 			return nil, false, err
 		}
@@ -58,4 +54,36 @@ func Load(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("key: %w", err)
 	}
 	return parsePEM(b, path)
+}
+
+// newKey makes a key pair and its PKCS #8 PEM, as the key file and the
+// Secret hold it.
+func newKey() (ed25519.PrivateKey, []byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// parsePEM reads a PKCS #8 PEM ed25519 private key; where names it in
+// errors.
+func parsePEM(b []byte, where string) (ed25519.PrivateKey, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("key %s: not a PEM \"PRIVATE KEY\" block", where)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", where, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("key %s: a %T, want an ed25519 key", where, k)
+	}
+	return priv, nil
 }

@@ -3,10 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,18 +56,14 @@ func LoadOrCreateSecret(ctx context.Context, api API, namespace, name string) (k
 	err = api.Get(ctx, path, &s)
 	var se *kube.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusNotFound {
-		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
+		priv, pemBytes, gerr := newKey()
 		if gerr != nil {
 			return nil, false, fmt.Errorf("generate key for %s: %w", where, gerr)
-		}
-		der, merr := x509.MarshalPKCS8PrivateKey(priv)
-		if merr != nil {
-			return nil, false, fmt.Errorf("generate key for %s: %w", where, merr)
 		}
 		body, _ := json.Marshal(secret{
 			APIVersion: "v1", Kind: "Secret", Type: "Opaque",
 			Metadata: secretMeta{Name: name, Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/name": "fleetc-agent"}},
-			Data:     map[string][]byte{SecretKey: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})},
+			Data:     map[string][]byte{SecretKey: pemBytes},
 		})
 		cerr := api.Create(ctx, "/api/v1/namespaces/"+namespace+"/secrets", body, nil)
 		switch {
@@ -87,20 +80,4 @@ func LoadOrCreateSecret(ctx context.Context, api API, namespace, name string) (k
 	}
 	priv, err := parsePEM(s.Data[SecretKey], where+" data "+SecretKey)
 	return priv, false, err
-}
-
-func parsePEM(b []byte, where string) (ed25519.PrivateKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("key %s: not a PEM \"PRIVATE KEY\" block", where)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", where, err)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("key %s: a %T, want an ed25519 key", where, k)
-	}
-	return priv, nil
 }

@@ -272,8 +272,15 @@ func (s *State) Marshal() ([]byte, error) {
 	}
 	profiles := map[string]*StoreState{}
 	stores := make(map[string]string, len(s.Stores))
+	var unheld map[string][]string // only stores with marks
 	for id, ss := range s.Stores {
 		stores[id] = ss.Profile
+		if len(ss.Unheld) > 0 {
+			if unheld == nil {
+				unheld = map[string][]string{}
+			}
+			unheld[id] = ss.Unheld
+		}
 		p := profiles[ss.Profile]
 		if p == nil {
 			profiles[ss.Profile] = &StoreState{Ring: ss.Ring, Apps: ss.Apps}
@@ -302,12 +309,6 @@ func (s *State) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshal state: %w", err)
 	}
 	b.WriteString("}")
-	unheld := map[string][]string{}
-	for id, ss := range s.Stores {
-		if len(ss.Unheld) > 0 {
-			unheld[id] = ss.Unheld
-		}
-	}
 	if len(unheld) > 0 {
 		b.WriteString(",\n\"unheld\":{")
 		if err := writeLines(&b, unheld); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/model"
+	"github.com/fleetc/fleetc/internal/window"
 )
 
 // merge assembles the fleet from per-file results in file order and runs
@@ -127,10 +128,6 @@ func checkRingOrder(l *diag.List, rings []*model.Ring, orderPos []map[string]dia
 
 // checkAgentKeys reports a store agent public key another store already
 // declares: the collector would take either store's reports for the other.
-// GateApp is the name of every store's window gate under
-// settings.agent.enforceWindows (render.GateName); no app may take it.
-const GateApp = "fleetc-window"
-
 // checkAgentApps allows one app whose source is the agent: a store runs
 // one fleetc-agent (its manifests have fixed names).
 func checkAgentApps(l *diag.List, f *model.Fleet) {
@@ -159,7 +156,7 @@ func checkGateName(l *diag.List, f *model.Fleet) {
 		return
 	}
 	for _, a := range f.Apps {
-		if a.ID == GateApp {
+		if a.ID == window.GateName {
 			l.Add(diag.Diagnostic{Pos: a.Pos, Path: joinPath("apps", a.ID), Code: "reserved-app-id",
 				Message: fmt.Sprintf("app %q has the name of the store's window gate (settings.agent.enforceWindows); rename the app", a.ID)})
 		}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
+	"github.com/fleetc/fleetc/internal/window"
 )
 
 // StoreVars are the per-store facts Flux substitutes into shared release
@@ -103,15 +104,15 @@ func HealthURL(v *deploy.Variant) string {
 // deploy-repository revision waits; removals are not held (a pruned app
 // Kustomization is deleted with what it applied).
 const (
-	GateName = "fleetc-window"
-	GatePath = "platform/window"
+	GateName = window.GateName
+	GatePath = window.GatePath
 )
 
 // Store variables for the agent's window enforcement.
 const (
-	VarWindow  = "FLEETC_WINDOW_RAW"  // the window (internal/window text)
-	VarFreezes = "FLEETC_FREEZES_RAW" // freezes holding every app: start/end,…
-	VarUnheld  = "FLEETC_UNHELD_RAW"  // variants let through outside the window: id,…
+	VarWindow  = window.VarWindow  // the window (internal/window text)
+	VarFreezes = window.VarFreezes // freezes holding every app: start/end,…
+	VarUnheld  = window.VarUnheld  // variants let through outside the window: app@variant,…
 )
 
 // gateKustomization is the store's window gate (the same in every profile).
