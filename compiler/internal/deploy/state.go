@@ -102,17 +102,22 @@ type StoreState struct {
 	// (profiles/<name>/ in the deploy tree). AssignProfiles sets it; empty
 	// means not assigned yet.
 	Profile string `json:"-"`
+	// Hold is what the store's agent enforces (settings.agent.enforceWindows;
+	// nil otherwise, so a fleet without it carries nothing per store).
+	Hold *Hold `json:"-"`
+}
+
+// Hold is a store's window enforcement as the gate decided it.
+type Hold struct {
 	// Unheld lists the variants (ids, sorted) a compile let through
 	// while the store was outside its window or frozen (an override) and
 	// that the store still runs: its agent must not hold them back either
 	// (docs/agent.md, "Window enforcement"). state.json keeps them in
-	// "unheld" (settings.agent.enforceWindows only).
-	Unheld []string `json:"-"`
-	// Window and Freezes are what the store's agent enforces, as the
-	// gate read them (settings.agent.enforceWindows; empty otherwise): the
-	// window's text (internal/window) and the freezes that hold every app.
-	Window  string `json:"-"`
-	Freezes string `json:"-"`
+	// "unheld".
+	Unheld []string
+	// Window and Freezes: the window's text (internal/window) and the
+	// freezes that hold every app.
+	Window, Freezes string
 }
 
 // NewState returns an empty state of the current schema.
@@ -240,7 +245,7 @@ func parseSchema2(data []byte) (*State, error) {
 				return nil, fmt.Errorf("unheld: store %q: unknown variant %q", id, vid)
 			}
 		}
-		s.Unheld = vids
+		s.Hold = &Hold{Unheld: vids}
 	}
 	return st, nil
 }
@@ -275,11 +280,11 @@ func (s *State) Marshal() ([]byte, error) {
 	var unheld map[string][]string // only stores with marks
 	for id, ss := range s.Stores {
 		stores[id] = ss.Profile
-		if len(ss.Unheld) > 0 {
+		if ss.Hold != nil && len(ss.Hold.Unheld) > 0 {
 			if unheld == nil {
 				unheld = map[string][]string{}
 			}
-			unheld[id] = ss.Unheld
+			unheld[id] = ss.Hold.Unheld
 		}
 		p := profiles[ss.Profile]
 		if p == nil {

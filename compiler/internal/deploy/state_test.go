@@ -276,7 +276,7 @@ func TestStateUnheld(t *testing.T) {
 	st := NewState()
 	st.Variants["pos@1.1.0-f0cafff82f"] = &Variant{App: "pos", Version: "1.1.0"}
 	apps := map[string]string{"pos": "pos@1.1.0-f0cafff82f"}
-	st.Stores["chi-1"] = &StoreState{Ring: "main", Apps: apps, Unheld: []string{"pos@1.1.0-f0cafff82f"}}
+	st.Stores["chi-1"] = &StoreState{Ring: "main", Apps: apps, Hold: &Hold{Unheld: []string{"pos@1.1.0-f0cafff82f"}}}
 	st.Stores["la-1"] = &StoreState{Ring: "main", Apps: apps}
 	b, err := st.Marshal()
 	if err != nil {
@@ -289,10 +289,10 @@ func TestStateUnheld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := back.Stores["chi-1"].Unheld; len(got) != 1 || got[0] != "pos@1.1.0-f0cafff82f" || back.Stores["la-1"].Unheld != nil {
-		t.Errorf("read back: chi-1 %v, la-1 %v", got, back.Stores["la-1"].Unheld)
+	if h := back.Stores["chi-1"].Hold; h == nil || len(h.Unheld) != 1 || h.Unheld[0] != "pos@1.1.0-f0cafff82f" || back.Stores["la-1"].Hold != nil {
+		t.Errorf("read back: chi-1 %+v, la-1 %+v", h, back.Stores["la-1"].Hold)
 	}
-	st.Stores["chi-1"].Unheld = nil
+	st.Stores["chi-1"].Hold = nil
 	if b, _ := st.Marshal(); strings.Contains(string(b), "unheld") {
 		t.Errorf("unheld written with no marks:\n%s", b)
 	}

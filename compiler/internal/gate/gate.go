@@ -169,6 +169,9 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 			st := &b.t.Stores[i]
 			m := int(npairs[i])
 			ss := &deploy.StoreState{Ring: st.Ring, Apps: make(map[string]string, m)}
+			if b.schedules != nil {
+				ss.Hold = &deploy.Hold{}
+			}
 			paused := b.paused(st.Store)
 			for _, ei := range pairs[k : k+m] {
 				e := &c.entries[ei]
@@ -180,7 +183,7 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 					ss.Apps[c.apps[e.key.app].ID] = c.vars[runs].id
 					u[runs] = true
 					if b.schedules != nil && e.outside && runs == e.key.to && runs != e.key.from && e.kind != policy.None && e.kind != policy.Remove {
-						ss.Unheld = append(ss.Unheld, c.vars[runs].id)
+						ss.Hold.Unheld = append(ss.Hold.Unheld, c.vars[runs].id)
 					}
 				}
 				if e.recorded {
@@ -189,8 +192,8 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 			}
 			k += m
 			if b.schedules != nil {
-				ss.Window, ss.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
-				ss.Unheld = keepUnheld(ss, b.prev.Stores[st.Store.ID])
+				ss.Hold.Window, ss.Hold.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
+				ss.Hold.Unheld = keepUnheld(ss, b.prev.Stores[st.Store.ID])
 			}
 			states[i] = ss
 		}
@@ -334,9 +337,9 @@ func (b *builder) paused(s *model.Store) bool {
 // store may not have applied them yet: its agent must go on letting them
 // through), and sorts the list.
 func keepUnheld(ss, prev *deploy.StoreState) []string {
-	out := ss.Unheld
-	if prev != nil {
-		for _, vid := range prev.Unheld {
+	out := ss.Hold.Unheld
+	if prev != nil && prev.Hold != nil {
+		for _, vid := range prev.Hold.Unheld {
 			app, _, _, ok := deploy.SplitVariantID(vid)
 			if ok && ss.Apps[app] == vid && !slices.Contains(out, vid) {
 				out = append(out, vid)

@@ -25,6 +25,9 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 	for i := range b.t.Stores {
 		if st := &b.t.Stores[i]; b.included(i) {
 			res.Desired.Stores[st.Store.ID] = &deploy.StoreState{Ring: st.Ring, Apps: map[string]string{}}
+			if b.schedules != nil {
+				res.Desired.Stores[st.Store.ID].Hold = &deploy.Hold{}
+			}
 		}
 	}
 	for i, p := range pairs {
@@ -52,7 +55,7 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 			ss.Apps[p.app] = runs
 			frozen := slices.ContainsFunc(in.Freezes, func(f policy.Freeze) bool { return f.Active })
 			if b.schedules != nil && runs == p.to && p.to != p.from && in.Change.Kind != policy.None && (!in.Window.Open || frozen) {
-				ss.Unheld = append(ss.Unheld, runs)
+				ss.Hold.Unheld = append(ss.Hold.Unheld, runs)
 			}
 			if _, ok := res.Desired.Variants[runs]; !ok {
 				res.Desired.Variants[runs] = b.variant(runs)
@@ -85,17 +88,17 @@ func runReference(ctx context.Context, opts Options) (*Result, error) {
 	if b.schedules != nil {
 		for i := range b.t.Stores {
 			if ss := res.Desired.Stores[b.t.Stores[i].Store.ID]; ss != nil {
-				ss.Window, ss.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
+				ss.Hold.Window, ss.Hold.Freezes = b.schedules[i], b.freezeTexts[b.freezeSet[i]]
 				// kept from the previous state: what the store still runs
-				if prev := b.prev.Stores[b.t.Stores[i].Store.ID]; prev != nil {
-					for _, vid := range prev.Unheld {
+				if prev := b.prev.Stores[b.t.Stores[i].Store.ID]; prev != nil && prev.Hold != nil {
+					for _, vid := range prev.Hold.Unheld {
 						app, _, _, _ := deploy.SplitVariantID(vid)
-						if ss.Apps[app] == vid && !slices.Contains(ss.Unheld, vid) {
-							ss.Unheld = append(ss.Unheld, vid)
+						if ss.Apps[app] == vid && !slices.Contains(ss.Hold.Unheld, vid) {
+							ss.Hold.Unheld = append(ss.Hold.Unheld, vid)
 						}
 					}
 				}
-				slices.Sort(ss.Unheld)
+				slices.Sort(ss.Hold.Unheld)
 			}
 		}
 	}

@@ -217,16 +217,16 @@ func appendStoreEntry(dst []byte, id, profile string, sv StoreVars, s *deploy.St
 			dst = appendRawLiteral(dst, rawVarNames[i], v)
 		}
 	}
-	if enforce {
-		dst = appendRawLiteral(dst, VarWindow, s.Window)
-		if s.Freezes != "" {
-			dst = appendRawLiteral(dst, VarFreezes, s.Freezes)
+	if h := s.Hold; enforce && h != nil {
+		dst = appendRawLiteral(dst, VarWindow, h.Window)
+		if h.Freezes != "" {
+			dst = appendRawLiteral(dst, VarFreezes, h.Freezes)
 		}
-		if len(s.Unheld) > 0 {
+		if len(h.Unheld) > 0 {
 			// as the agent reads them off an app Kustomization: its
 			// fleetc.dev/app label, "@", its fleetc.dev/variant label
-			ids := make([]string, 0, len(s.Unheld))
-			for _, vid := range s.Unheld {
+			ids := make([]string, 0, len(h.Unheld))
+			for _, vid := range h.Unheld {
 				app, _, dir, _ := deploy.SplitVariantID(vid)
 				ids = append(ids, app+"@"+labelValue(dir))
 			}
