@@ -11,6 +11,7 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/guard"
 	"github.com/fleetc/fleetc/compiler/internal/load"
 	"github.com/fleetc/fleetc/compiler/internal/model"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
@@ -50,6 +51,8 @@ type Result struct {
 	Targets     *target.Result
 	Previous    *deploy.State
 	Rollout     *rollout.Result // each app's walk through the rings
+	Halts       *guard.Halts    // stop-the-line halts in force and lifted
+	Mass        *guard.Mass     // what the mass-change guard counted
 	Gate        *gate.Result    // decisions; nil until the gate ran
 	Verdicts    *gate.Summary   // decisions grouped by verdict and rule
 	Desired     *deploy.State
@@ -155,13 +158,16 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Diagnostics.Merge(diags)
+	halts, diags := guard.ResolveHalts(res.Fleet, prev, approvals, opts.ProposeSignoff)
+	res.Diagnostics.Merge(diags)
 	res.Diagnostics.Sort()
 	if res.Failed() {
 		return res, nil
 	}
+	res.Halts = halts
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
-		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff, Hold: ro.HoldFunc(),
+		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff, Hold: ro.HoldFunc(), Halt: halts.Hold(),
 	})
 	if err != nil {
 		return nil, err // fails closed: nothing is written
@@ -174,6 +180,23 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	res.Gate = gated
 	res.Desired = gated.Desired
 	res.Desired.Rollouts = ro.Rollouts
+	res.Desired.Halts = halts.Records()
+	st.done(fmt.Sprintf("%d pairs evaluated (%d policy evaluations), %d decisions recorded", gated.Evaluated, engine.Evaluations(), len(gated.Decisions)))
+
+	st = res.stage(opts, "guard")
+	mass, diags := guard.CheckMass(guard.MassInput{
+		Fleet: res.Fleet, Targets: res.Targets, Previous: prev, Desired: res.Desired,
+		Decisions: gated.Decisions, Approvals: approvals, Propose: opts.ProposeSignoff,
+	})
+	res.Diagnostics.Merge(diags)
+	res.Diagnostics.Sort()
+	if res.Failed() {
+		return res, nil
+	}
+	res.Mass = mass
+	if extra := slices.Concat(halts.Decisions, mass.Decisions); len(extra) > 0 {
+		gated.Decisions = append(gated.Decisions, extra...) // copies only when a guard records
+	}
 	// The summaries read what render does not write (render only sets
 	// each store's profile): they are made while it renders.
 	summarised := make(chan struct{})
@@ -184,7 +207,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 		sortPlanRings(res.Plan, res.Fleet)
 	}()
 	defer func() { <-summarised }()
-	st.done(fmt.Sprintf("%d pairs evaluated (%d policy evaluations), %d decisions recorded", gated.Evaluated, engine.Evaluations(), len(gated.Decisions)))
+	st.done(mass.Summary(len(halts.InForce)))
 
 	st = res.stage(opts, "render")
 	tree, err := render.Render(ctx, res.Desired, storeVars(res.Fleet), render.Options{Settings: res.Fleet.Settings, Workers: opts.Workers, Previous: prev})

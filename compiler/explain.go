@@ -7,6 +7,7 @@ import (
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/guard"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 	"github.com/fleetc/fleetc/compiler/internal/rollout"
 	"github.com/fleetc/fleetc/compiler/internal/target"
@@ -115,15 +116,21 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 		return nil, nil, err
 	}
 	var rollouts map[string]*deploy.Rollout
+	recorded := deploy.NewState() // the halts in force before, alone
 	if opts.Out != "" {
 		if rollouts, err = deploy.ReadRollouts(opts.Out); err != nil {
 			return nil, nil, err
 		}
+		if recorded.Halts, err = deploy.ReadHalts(opts.Out); err != nil {
+			return nil, nil, err
+		}
 	}
+	halts, diags := guard.ResolveHalts(res.Fleet, recorded, approvals, false)
+	res.Diagnostics.Merge(diags)
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals, History: hist,
 		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true,
-		Hold: rollout.LastHold(rollouts, res.Fleet),
+		Hold: rollout.LastHold(rollouts, res.Fleet), Halt: halts.Hold(),
 	})
 	if err != nil {
 		return nil, nil, err

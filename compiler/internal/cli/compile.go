@@ -144,13 +144,14 @@ func runCompile(cmd *cobra.Command, f *compileFlags, dryRun bool) error {
 			OK          bool                `json:"ok"`
 			DryRun      bool                `json:"dryRun"`
 			Diagnostics diag.List           `json:"diagnostics"`
+			Halts       []haltJSON          `json:"halts,omitempty"`
 			Plan        *deploy.Plan        `json:"plan,omitempty"`
 			Verdicts    *gate.Summary       `json:"verdicts,omitempty"`
 			Rollout     []rollout.AppStatus `json:"rollout,omitempty"`
 			Written     *deploy.WriteStats  `json:"written,omitempty"`
 			FailedOn    []policy.Verdict    `json:"failedOn,omitempty"`
 			Timings     []timing            `json:"timings,omitempty"`
-		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), res.Plan, res.Verdicts, rolloutApps(res), res.Written, failing(failOn, res.Verdicts), timings(res.Timings)}
+		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), haltsJSON(res.Halts), res.Plan, res.Verdicts, rolloutApps(res), res.Written, failing(failOn, res.Verdicts), timings(res.Timings)}
 		if err := writeJSON(g.stdout, doc); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/fleetc/fleetc/compiler"
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
+	"github.com/fleetc/fleetc/compiler/internal/guard"
 	"github.com/fleetc/fleetc/compiler/internal/policy"
 	"github.com/fleetc/fleetc/compiler/internal/rollout"
 )
@@ -24,6 +25,7 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 	if dryRun {
 		verb = "plan"
 	}
+	printHalts(w, res.Halts)
 	fmt.Fprintf(w, "%s: %d of %d stores touched (%.1f%%): %d added, %d upgraded, %d downgraded, %d reconfigured, %d removed, %d unchanged\n",
 		verb, s.StoresTouched, s.FleetStores, 100*s.Share,
 		s.Counts.Added, s.Counts.Upgraded, s.Counts.Downgraded, s.Counts.Reconfigured, s.Counts.Removed, s.Counts.Unchanged)
@@ -63,6 +65,59 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 			fmt.Fprintf(w, "wrote %s (%d new or changed, %d unchanged)\n", plural(ws.Files, "file", "files"), ws.Files-ws.Unchanged, ws.Unchanged)
 		}
 	}
+}
+
+// printHalts writes the halts in force and lifted, first in every plan
+// (docs/guards.md, "Stop the line").
+func printHalts(w io.Writer, h *guard.Halts) {
+	if h == nil {
+		return
+	}
+	for _, x := range h.InForce {
+		fmt.Fprintf(w, "LINE STOPPED by halt %s (%s): %s since %s: %s (%s)\n", x.ID, guard.Scope(&x.Record), x.Record.By, x.Record.Since, x.Record.Reason, x.Record.Ticket)
+		if len(x.Lift) > 0 {
+			fmt.Fprintf(w, "  its lift waits for sign-off from %s\n", strings.Join(x.Lift, ", "))
+		}
+	}
+	for _, l := range h.Lifted {
+		line := fmt.Sprintf("halt %s lifted (%s; stopped by %s since %s)", l.ID, guard.Scope(&l.Record), l.Record.By, l.Record.Since)
+		if len(l.Missing) > 0 {
+			line += "; the deploy merge request waits for sign-off from " + strings.Join(l.Missing, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// haltJSON is a halt in --format json.
+type haltJSON struct {
+	ID     string   `json:"id"`
+	Apps   []string `json:"apps,omitempty"`
+	Rings  []string `json:"rings,omitempty"`
+	Reason string   `json:"reason"`
+	Ticket string   `json:"ticket"`
+	By     string   `json:"by"`
+	Since  string   `json:"since"`
+	// State is "in-force", or "lifted" by this compile.
+	State string `json:"state"`
+	// Signoff lists the teams the lift still waits for.
+	Signoff []string `json:"signoff,omitempty"`
+}
+
+func haltsJSON(h *guard.Halts) []haltJSON {
+	if h == nil {
+		return nil
+	}
+	var out []haltJSON
+	add := func(id string, r deploy.HaltRecord, state string, teams []string) {
+		out = append(out, haltJSON{ID: id, Apps: r.Apps, Rings: r.Rings, Reason: r.Reason, Ticket: r.Ticket, By: r.By, Since: r.Since, State: state, Signoff: teams})
+	}
+	for _, x := range h.InForce {
+		add(x.ID, x.Record, "in-force", x.Lift)
+	}
+	for _, l := range h.Lifted {
+		add(l.ID, l.Record, "lifted", l.Missing)
+	}
+	return out
 }
 
 // printRollout writes one line per app whose rollout is halted or has a

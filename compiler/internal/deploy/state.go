@@ -40,6 +40,21 @@ type State struct {
 	// reads and writes it); nil or missing apps in states older than
 	// schema 3.
 	Rollouts map[string]*Rollout `json:"rollouts,omitempty"`
+	// Halts are the stop-the-line halts in force after the compile, by
+	// id (compiler/internal/guard): a halt stays in force until a compile
+	// whose sign-off accepts its lift.
+	Halts map[string]*HaltRecord `json:"halts,omitempty"`
+}
+
+// HaltRecord is a halt in force: what it stops (empty = all), why, who
+// stopped the line and when.
+type HaltRecord struct {
+	Apps   []string `json:"apps,omitempty"`
+	Rings  []string `json:"rings,omitempty"`
+	Reason string   `json:"reason"`
+	Ticket string   `json:"ticket"`
+	By     string   `json:"by"`
+	Since  string   `json:"since"`
 }
 
 // Rollout is one app's walk of its current target through the rings.
@@ -207,6 +222,8 @@ type stateFile2 struct {
 	// Unheld: store id -> StoreState.Unheld; written only when some store
 	// has one (a fleet with settings.agent.enforceWindows and an override).
 	Unheld map[string][]string `json:"unheld,omitempty"`
+	// Halts: State.Halts; written only when a halt is in force.
+	Halts map[string]*HaltRecord `json:"halts,omitempty"`
 }
 
 func parseSchema2(data []byte) (*State, error) {
@@ -214,10 +231,15 @@ func parseSchema2(data []byte) (*State, error) {
 	if err := decodeStrict(data, &f); err != nil {
 		return nil, err
 	}
-	st := &State{Variants: f.Variants, Stores: make(map[string]*StoreState, len(f.Stores)), Rollouts: f.Rollouts}
+	st := &State{Variants: f.Variants, Stores: make(map[string]*StoreState, len(f.Stores)), Rollouts: f.Rollouts, Halts: f.Halts}
 	for app, r := range f.Rollouts {
 		if r == nil {
 			return nil, fmt.Errorf("rollout %q: null entry", app)
+		}
+	}
+	for id, h := range f.Halts {
+		if h == nil {
+			return nil, fmt.Errorf("halt %q: null entry", id)
 		}
 	}
 	for name, p := range f.Profiles {
@@ -321,6 +343,13 @@ func (s *State) Marshal() ([]byte, error) {
 		}
 		b.WriteString("}")
 	}
+	if len(s.Halts) > 0 {
+		b.WriteString(",\n\"halts\":{")
+		if err := writeLines(&b, s.Halts); err != nil {
+			return nil, fmt.Errorf("marshal state: %w", err)
+		}
+		b.WriteString("}")
+	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
 }
@@ -401,6 +430,29 @@ func (s *State) StoreIDs() []string {
 	return ids
 }
 
+// ReadHalts reads only the halts of DIR/.fleetc/state.json, the optional
+// last section (see ReadRollouts); nil when there are none.
+func ReadHalts(dir string) (map[string]*HaltRecord, error) {
+	name := filepath.Join(dir, filepath.FromSlash(StatePath))
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	const marker = "\n\"halts\":"
+	i := bytes.LastIndex(data, []byte(marker))
+	if i < 0 {
+		return nil, nil
+	}
+	var m map[string]*HaltRecord
+	if err := json.NewDecoder(bytes.NewReader(data[i+len(marker):])).Decode(&m); err != nil {
+		return nil, fmt.Errorf("read state %s: halts: %w", name, err)
+	}
+	return m, nil
+}
+
 // ReadRollouts reads only the rollouts of DIR/.fleetc/state.json: the last
 // section of the file, found without decoding the rest (explain reads one
 // store; the whole state is megabytes at fleet scale). A missing file or a
@@ -419,10 +471,10 @@ func ReadRollouts(dir string) (map[string]*Rollout, error) {
 	if i < 0 {
 		return nil, nil
 	}
-	body := bytes.TrimSpace(data[i+len(marker):])
-	body = bytes.TrimSuffix(body, []byte("}")) // the state object's own brace
+	// The rollouts object is followed by optional sections (unheld,
+	// halts) and the state object's own brace: decode one value.
 	var m map[string]*Rollout
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(data[i+len(marker):])).Decode(&m); err != nil {
 		return nil, fmt.Errorf("read state %s: rollouts: %w", name, err)
 	}
 	return m, nil

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,8 +241,27 @@ func TestAssignProfiles(t *testing.T) {
 }
 
 func TestReadRollouts(t *testing.T) {
+	for _, extra := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unheld and halts %v", extra), func(t *testing.T) { testReadRollouts(t, extra) })
+	}
+}
+
+// testReadRollouts: with extra, the state also has the optional sections
+// after rollouts (unheld marks, halts); ReadRollouts failed on them
+// before, and ReadHalts reads the halts alone.
+func testReadRollouts(t *testing.T, extra bool) {
 	dir := t.TempDir()
 	st := testState()
+	if extra {
+		for _, ss := range st.Stores {
+			for _, vid := range ss.Apps {
+				ss.Hold = &Hold{Unheld: []string{vid}}
+				break
+			}
+			break
+		}
+		st.Halts = map[string]*HaltRecord{"h": {Apps: []string{"pos"}, Reason: "r", Ticket: "T", By: "me", Since: "2026-11-24T01:00:00Z"}}
+	}
 	b, err := st.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +287,13 @@ func TestReadRollouts(t *testing.T) {
 	}
 	if m, err := ReadRollouts(t.TempDir()); err != nil || m != nil {
 		t.Errorf("no state: %v %v", m, err)
+	}
+	halts, err := ReadHalts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, w := fmt.Sprint(halts["h"]), fmt.Sprint(full.Halts["h"]); len(halts) != len(st.Halts) || a != w {
+		t.Errorf("ReadHalts = %v, ReadState's = %v", halts, full.Halts)
 	}
 }
 

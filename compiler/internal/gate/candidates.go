@@ -43,6 +43,7 @@ type builder struct {
 	recordAll    bool
 	propose      bool
 	hold         func(app, ring, version string) (policy.Reason, *time.Time, bool)
+	halt         func(app, ring string) (policy.Reason, bool)
 }
 
 func (b *builder) included(i int) bool {
@@ -61,7 +62,7 @@ func (b *builder) facts(i int) *policy.StoreFacts {
 
 func newBuilder(opts Options) (*builder, diag.List) {
 	t := opts.Targets
-	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll, propose: opts.Propose, hold: opts.Hold}
+	b := &builder{t: t, f: t.Fleet, prev: opts.Previous, now: opts.Now, apps: map[string]*model.App{}, recordAll: opts.RecordAll, propose: opts.Propose, hold: opts.Hold, halt: opts.Halt}
 	if b.prev == nil {
 		b.prev = deploy.NewState()
 	}
@@ -88,6 +89,9 @@ func newBuilder(opts Options) (*builder, diag.List) {
 	}
 	overrideSel := make([]*selector.Matcher, len(b.f.Overrides))
 	for i, o := range b.f.Overrides {
+		if o.Kind == "mass-change" {
+			continue // the mass-change guard's, not the policies' (nil: matches no store)
+		}
 		overrideSel[i] = compileOrNone(o.Stores)
 	}
 	windowGroups := map[string]*model.Group{}

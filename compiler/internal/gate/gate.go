@@ -43,6 +43,12 @@ type Options struct {
 	// store on what it runs and is recorded as a defer (rule
 	// fleetc.rollout), like a paused store's.
 	Hold func(app, ring, version string) (reason policy.Reason, until *time.Time, ok bool)
+	// Halt, when set, is stop the line (compiler/internal/guard): whether
+	// a halt stops every change of app in ring. A halted change — any
+	// kind, removals too, except a removal a policy denies — keeps the
+	// store on what it runs and is recorded as a defer (rule
+	// fleetc.halt).
+	Halt func(app, ring string) (reason policy.Reason, ok bool)
 }
 
 // RulePaused is the rule the gate adds itself for a paused store (the
@@ -285,12 +291,21 @@ func (c *classifier) assemble(ctx context.Context, chunks [][]int32, chunk int, 
 
 // hold is what keeps a store on what it runs after a change the gate lets
 // through (allowed, or needing sign-off under Propose, which renders it):
-// the store is paused, or the rollout has not opened the store's ring to
-// the target version yet. A removal (a deny, an app no longer targeted) is
-// never held. It returns the reason to record and until when, or nil: the
-// change goes ahead.
+// a halt stops the line, the store is paused, or the rollout has not
+// opened the store's ring to the target version yet. Only a halt holds a
+// removal, and never one a policy denies (a legal removal goes ahead). It
+// returns the reason to record and until when, or nil: the change goes
+// ahead.
 func (c *classifier) hold(st *target.StoreTarget, paused bool, e *entry) (*policy.Reason, *time.Time) {
-	if e.kind == policy.None || e.kind == policy.Remove || e.runs < 0 || e.runs == e.key.from {
+	if e.kind == policy.None || e.runs == e.key.from {
+		return nil, nil
+	}
+	if c.b.halt != nil && e.d.Verdict != policy.Deny {
+		if r, ok := c.b.halt(c.apps[e.key.app].ID, st.Ring); ok {
+			return &r, nil
+		}
+	}
+	if e.kind == policy.Remove || e.runs < 0 {
 		return nil, nil
 	}
 	if paused {

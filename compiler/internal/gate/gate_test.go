@@ -546,3 +546,44 @@ func TestRunCancelledNeverPartial(t *testing.T) {
 		}
 	}
 }
+
+// A halt keeps the stores of the rings it names on exactly what they run —
+// an upgrade, an install and a removal of an app no longer targeted are
+// all held, recorded as defers by fleetc.halt — except a removal a policy
+// denies (BIPA in Illinois), which goes ahead; stores outside the halt
+// change as usual.
+func TestRunHaltHoldsEveryChangeButDenies(t *testing.T) {
+	f := testFleet()
+	tr := resolve(t, f)
+	dtv := variantOf(t, tr, "il-1", "drive-thru-vision")
+	prev := prevState(tr, nil, map[string][]string{
+		"il-1": {posOld, gone, dtv}, "wi-1": {posOld, gone}, "wi-2": {posOld, gone}, "ca-1": {posOld, gone},
+	})
+	halt := func(app, ring string) (policy.Reason, bool) {
+		return policy.Reason{Rule: "fleetc.halt", Verdict: policy.Defer, Msg: "the line is stopped"}, ring == "chain"
+	}
+	res := run(t, Options{Targets: tr, Previous: prev, Approvals: allTeams, Halt: halt})
+	for _, id := range []string{"il-1", "wi-2", "ca-1"} {
+		got := res.Desired.Stores[id].Apps
+		if got["pos"] != posOld || got["coupons"] != gone {
+			t.Errorf("%s runs %v, want pos and coupons held at %s, %s", id, got, posOld, gone)
+		}
+		for _, app := range []string{"pos", "coupons"} {
+			if d := decisionOf(res, id, app); d == nil || d.Verdict != policy.Defer || !slices.Contains(d.Rules, "fleetc.halt") {
+				t.Errorf("%s %s: decision %+v, want a defer by fleetc.halt", id, app, d)
+			}
+		}
+	}
+	if _, ok := res.Desired.Stores["il-1"].Apps["drive-thru-vision"]; ok {
+		t.Error("il-1 keeps drive-thru-vision: a halt must not hold a removal the legal policy denies")
+	}
+	for _, id := range []string{"wi-2", "ca-1"} {
+		if _, ok := res.Desired.Stores[id].Apps["drive-thru-vision"]; ok {
+			t.Errorf("%s installs drive-thru-vision under the halt", id)
+		}
+	}
+	got := res.Desired.Stores["wi-1"].Apps // canary: not halted
+	if got["pos"] == posOld || got["coupons"] != "" || got["drive-thru-vision"] == "" {
+		t.Errorf("canary wi-1 runs %v, want the upgrade, the removal and the install", got)
+	}
+}

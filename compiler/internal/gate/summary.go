@@ -58,6 +58,9 @@ func Summarize(ds []Decision, f *model.Fleet) *Summary {
 	apps := map[key]map[string]bool{}
 	for i := range ds {
 		d := &ds[i]
+		if d.Store == "" {
+			continue // a fleet-level record (a halt, a mass change): not a pair
+		}
 		sum.Verdicts[d.Verdict]++
 		matched := false
 		for _, r := range d.Reasons {

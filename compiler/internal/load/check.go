@@ -82,6 +82,11 @@ func merge(s *schema, results []fileResult, elsewhere func(id string) bool) (*mo
 				fleet.Overrides = append(fleet.Overrides, x)
 			}
 		}
+		for _, x := range r.Halts {
+			if add("halt", x.ID, x.Pos) {
+				fleet.Halts = append(fleet.Halts, x)
+			}
+		}
 		for _, x := range r.Teams {
 			if add(model.RefTeam, x.Name, x.Pos) {
 				fleet.Teams = append(fleet.Teams, x)
@@ -104,6 +109,9 @@ func merge(s *schema, results []fileResult, elsewhere func(id string) bool) (*mo
 func kindKey(kind model.RefKind) string {
 	if kind == "override" {
 		return "overrides"
+	}
+	if kind == "halt" {
+		return "halts"
 	}
 	return string(kind) + "s"
 }
@@ -215,12 +223,12 @@ func checkRefs(l *diag.List, f *model.Fleet, invalid map[entityKey]bool, elsewhe
 			}
 		}
 	}
-	eachRefs(f.Stores, f.Groups, f.Apps, f.Rings, f.Freezes, f.Overrides, check)
+	eachRefs(f.Stores, f.Groups, f.Apps, f.Rings, f.Freezes, f.Overrides, f.Halts, check)
 }
 
 // eachRefs calls fn with the references of every entity that has any.
 func eachRefs(stores []*model.Store, groups []*model.Group, apps []*model.App, rings []*model.Ring,
-	freezes []*model.Freeze, overrides []*model.Override, fn func([]model.Ref)) {
+	freezes []*model.Freeze, overrides []*model.Override, halts []*model.Halt, fn func([]model.Ref)) {
 	for _, x := range stores {
 		fn(x.Refs)
 	}
@@ -237,6 +245,9 @@ func eachRefs(stores []*model.Store, groups []*model.Group, apps []*model.App, r
 		fn(x.Refs)
 	}
 	for _, x := range overrides {
+		fn(x.Refs)
+	}
+	for _, x := range halts {
 		fn(x.Refs)
 	}
 }

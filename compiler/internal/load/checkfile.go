@@ -109,6 +109,12 @@ func (r *fileResult) checkFile(f *ast.File) {
 				"freeze ends (%s) at or before it starts (%s)", fr.End, fr.Start)
 		}
 	}
+	for _, h := range r.Halts {
+		if _, err := time.Parse(time.RFC3339, h.Since); err != nil {
+			path := []seg{field("halts"), field(h.ID), field("since")}
+			r.Diags.Errorf(valuePos(h.Pos, path...), formatPath(path), "halt-time", "invalid since time %q: want RFC 3339, e.g. 2026-12-03T14:05:00Z", h.Since)
+		}
+	}
 }
 
 // literalString returns the string literal written at path and its

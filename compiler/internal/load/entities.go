@@ -207,6 +207,15 @@ func (r *fileResult) attach(fj *fileJSON, f *ast.File) {
 		rf.selector(o.Stores, joinPath(p, "stores"))
 		o.Refs = rf.list
 	}
+	ids, r.Halts = sortedValues(fj.Halts)
+	for i, h := range r.Halts {
+		p := joinPath("halts", ids[i])
+		h.Pos = idx.at(p, filePos)
+		rf := refs{idx: idx, pos: h.Pos}
+		rf.each(model.RefApp, h.Apps, joinPath(p, "apps"))
+		rf.each(model.RefRing, h.Rings, joinPath(p, "rings"))
+		h.Refs = rf.list
+	}
 	ids, r.Teams = sortedValues(fj.Teams)
 	for i, t := range r.Teams {
 		t.Pos = idx.at(joinPath("teams", ids[i]), filePos)

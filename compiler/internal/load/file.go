@@ -29,6 +29,7 @@ type fileResult struct {
 	Rings       []*model.Ring
 	Freezes     []*model.Freeze
 	Overrides   []*model.Override
+	Halts       []*model.Halt
 	Teams       []*model.Team
 	// RingOrderPos is where each ring's order is written.
 	RingOrderPos map[string]diag.Pos
@@ -53,6 +54,7 @@ type fileJSON struct {
 	Rings     map[string]*model.Ring     `json:"rings"`
 	Freezes   map[string]*model.Freeze   `json:"freezes"`
 	Overrides map[string]*model.Override `json:"overrides"`
+	Halts     map[string]*model.Halt     `json:"halts"`
 	Teams     map[string]*model.Team     `json:"teams"`
 }
 
@@ -68,6 +70,7 @@ var kinds = []struct {
 	{"rings", model.RefRing},
 	{"freezes", model.RefFreeze},
 	{"overrides", "override"},
+	{"halts", "halt"},
 	{"teams", model.RefTeam},
 }
 
@@ -197,6 +200,7 @@ func decodeEach(v cue.Value, fj *fileJSON, failed [][]seg) []entityKey {
 		"rings":     decodeInto(&fj.Rings),
 		"freezes":   decodeInto(&fj.Freezes),
 		"overrides": decodeInto(&fj.Overrides),
+		"halts":     decodeInto(&fj.Halts),
 		"teams":     decodeInto(&fj.Teams),
 	}
 	for _, k := range kinds {

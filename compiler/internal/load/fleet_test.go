@@ -35,8 +35,9 @@ func TestValidFleet(t *testing.T) {
 	}
 	wantSettings := model.Settings{DeployRepoSource: "deploy", Window: model.WindowDefaults{
 		AfterClose: model.Duration(45 * time.Minute), BeforeOpen: model.Duration(60 * time.Minute)},
-		Rollout: model.RolloutSettings{StaleAfter: model.Duration(30 * time.Minute), MinCoverage: 0.8}}
-	if f.Settings != wantSettings {
+		Rollout: model.RolloutSettings{StaleAfter: model.Duration(30 * time.Minute), MinCoverage: 0.8},
+		Guard:   model.GuardSettings{MassChange: model.MassChangeSettings{Share: 0.05, Floor: 10, Signoff: []string{"platform"}}, HaltLiftSignoff: []string{"ops"}}}
+	if !reflect.DeepEqual(f.Settings, wantSettings) {
 		t.Errorf("settings = %+v, want %+v", f.Settings, wantSettings)
 	}
 
@@ -159,8 +160,9 @@ func TestSettingsDefaults(t *testing.T) {
 			}
 			want := model.Settings{DeployRepoSource: tt.want, Window: model.WindowDefaults{
 				AfterClose: model.Duration(30 * time.Minute), BeforeOpen: model.Duration(60 * time.Minute)},
-				Rollout: model.RolloutSettings{StaleAfter: model.Duration(30 * time.Minute), MinCoverage: 0.8}}
-			if f.Settings != want {
+				Rollout: model.RolloutSettings{StaleAfter: model.Duration(30 * time.Minute), MinCoverage: 0.8},
+				Guard:   model.GuardSettings{MassChange: model.MassChangeSettings{Share: 0.05, Floor: 10, Signoff: []string{"platform"}}, HaltLiftSignoff: []string{"ops"}}}
+			if !reflect.DeepEqual(f.Settings, want) {
 				t.Errorf("settings = %+v, want %+v", f.Settings, want)
 			}
 		})

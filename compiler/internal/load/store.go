@@ -129,7 +129,7 @@ func storeRefs(results []fileResult) map[string]bool {
 	}
 	for i := range results {
 		r := &results[i]
-		eachRefs(r.Stores, r.Groups, r.Apps, r.Rings, r.Freezes, r.Overrides, add)
+		eachRefs(r.Stores, r.Groups, r.Apps, r.Rings, r.Freezes, r.Overrides, r.Halts, add)
 	}
 	return ids
 }

@@ -36,7 +36,7 @@ type fileSummary struct {
 func summarize(r *fileResult) fileSummary {
 	var w cacheWriter
 	s := fileSummary{
-		other: r.Settings != nil || len(r.Groups)+len(r.Apps)+len(r.Rings)+len(r.Freezes)+len(r.Overrides)+len(r.Teams) > 0 ||
+		other: r.Settings != nil || len(r.Groups)+len(r.Apps)+len(r.Rings)+len(r.Freezes)+len(r.Overrides)+len(r.Halts)+len(r.Teams) > 0 ||
 			len(r.Invalid) > 0 || len(r.Diags) > 0,
 		offs: make([]uint32, len(r.Stores)),
 	}

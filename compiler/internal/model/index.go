@@ -19,6 +19,7 @@ func (f *Fleet) Index() {
 	})
 	slices.SortFunc(f.Freezes, func(a, b *Freeze) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(f.Overrides, func(a, b *Override) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(f.Halts, func(a, b *Halt) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(f.Teams, func(a, b *Team) int { return cmp.Compare(a.Name, b.Name) })
 
 	f.StoreByID = make(map[string]*Store, len(f.Stores))

@@ -22,6 +22,7 @@ type Fleet struct {
 	Freezes   []*Freeze
 	Windows   []*Window
 	Overrides []*Override
+	Halts     []*Halt
 	Teams     []*Team
 
 	StoreByID map[string]*Store
@@ -42,6 +43,26 @@ type Settings struct {
 	Rollout RolloutSettings `json:"rollout"`
 	// What the stores' fleetc-agent does.
 	Agent AgentSettings `json:"agent"`
+	// The mass-change guard and stop-the-line halts (docs/guards.md).
+	Guard GuardSettings `json:"guard"`
+}
+
+// GuardSettings: a compile that removes apps from, or stops rendering,
+// more stores than MassChange allows fails unless a mass-change override
+// carries MassChange.Signoff; a halt removed from the fleet is lifted
+// only with HaltLiftSignoff (docs/guards.md).
+type GuardSettings struct {
+	MassChange      MassChangeSettings `json:"massChange"`
+	HaltLiftSignoff []string           `json:"haltLiftSignoff"`
+}
+
+// MassChangeSettings: the guard trips when more than max(Floor,
+// Share × stores) stores would lose an app or stop being rendered, overall
+// or for one app (Share of the stores that ran it).
+type MassChangeSettings struct {
+	Share   float64  `json:"share"`
+	Floor   int      `json:"floor"`
+	Signoff []string `json:"signoff"`
 }
 
 // AgentSettings: with EnforceWindows the deploy tree makes every store's
@@ -291,12 +312,28 @@ type Window = GroupWindow
 // takes effect only with the sign-off the policy demands.
 type Override struct {
 	ID     string    `json:"id"`
-	Kind   string    `json:"kind"`             // freeze | window
+	Kind   string    `json:"kind"`             // freeze | window | mass-change
 	Freeze string    `json:"freeze,omitempty"` // for kind freeze
 	Stores *Selector `json:"stores,omitempty"`
 	Apps   []string  `json:"apps,omitempty"`
 	Reason string    `json:"reason"`
 	Ticket string    `json:"ticket"`
+
+	Pos  diag.Pos `json:"-"`
+	Refs []Ref    `json:"-"`
+}
+
+// Halt stops the line: while it is declared, no store changes what it
+// runs for the apps and rings it names (none named = all), except for
+// removals a policy denies (docs/guards.md, "Stop the line").
+type Halt struct {
+	ID     string   `json:"id"`
+	Apps   []string `json:"apps,omitempty"`  // empty = every app
+	Rings  []string `json:"rings,omitempty"` // empty = every ring
+	Reason string   `json:"reason"`
+	Ticket string   `json:"ticket"`
+	By     string   `json:"by"`    // who stopped the line
+	Since  string   `json:"since"` // RFC 3339
 
 	Pos  diag.Pos `json:"-"`
 	Refs []Ref    `json:"-"`

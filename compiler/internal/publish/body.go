@@ -31,6 +31,7 @@ const BodyMarker = "<!-- fleetc publish: generated; edits are overwritten on the
 func (r *Report) Body() string {
 	w := &bodyWriter{}
 	w.f("### %s\n\n", strings.TrimPrefix(r.Subject(), "fleetc: "))
+	r.guards(w)
 	r.blastRadius(w)
 	r.changes(w)
 	r.signoffs(w)

@@ -388,3 +388,22 @@ func TestStoreZoneFromEntryPoint(t *testing.T) {
 		t.Errorf("zone of an unknown store = %q", got)
 	}
 }
+
+// A halt in force and a mass change let through are shown first, before
+// the blast radius (docs/guards.md); a fleet-level record names no store
+// in the other sections.
+func TestBodyShowsGuardsFirst(t *testing.T) {
+	st := deploy.NewState()
+	r := &Report{Plan: deploy.Summarize(st, st), Verdicts: &gate.Summary{}, Decisions: []gate.Decision{
+		{Kind: "halt", Verdict: policy.Defer, Rules: []string{"fleetc.halt"}, Reasons: []policy.Reason{{Rule: "fleetc.halt", Verdict: policy.Defer, Msg: "halt pos-incident in force (pos in every ring): stopped by dokafor"}}},
+		{Store: "s-1", App: "pos", Ring: "main", Kind: policy.Upgrade, From: "1.0.0", To: "1.1.0", Verdict: policy.Defer, Rules: []string{"fleetc.halt"}, Reasons: []policy.Reason{{Rule: "fleetc.halt", Verdict: policy.Defer, Msg: "the line is stopped"}}},
+	}}
+	body := r.Body()
+	i, j := strings.Index(body, "> **Line stopped:** halt pos-incident in force"), strings.Index(body, "**Blast radius:**")
+	if i < 0 || j < 0 || i > j {
+		t.Fatalf("the halt is not shown before the blast radius:\n%s", body)
+	}
+	if strings.Contains(body, "``") {
+		t.Errorf("a fleet-level record is listed as an empty store:\n%s", body)
+	}
+}
