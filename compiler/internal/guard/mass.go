@@ -313,13 +313,17 @@ func deniedRules(ds []gate.Decision) map[[2]string][]string {
 	return m
 }
 
-// decommissions records each app of a store that left the inventory.
+// decommissions records each app of a store that left the inventory (a
+// store that ran none: one decision without an app).
 func decommissions(id string, ps *deploy.StoreState, prev *deploy.State) []gate.Decision {
 	apps := make([]string, 0, len(ps.Apps))
 	for app := range ps.Apps {
 		apps = append(apps, app)
 	}
 	slices.Sort(apps)
+	if len(apps) == 0 { // its entry point still goes: one line for the store
+		return []gate.Decision{{Store: id, Ring: ps.Ring, Kind: KindDecommission, Verdict: policy.Allow, Rules: decommissionRules, Reasons: decommissionReasons}}
+	}
 	out := make([]gate.Decision, 0, len(apps))
 	for _, app := range apps {
 		out = append(out, gate.Decision{Store: id, App: app, Ring: ps.Ring, Kind: KindDecommission, From: prev.VariantVersion(ps.Apps[app]),
