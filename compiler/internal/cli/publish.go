@@ -16,6 +16,8 @@ type publishFlags struct {
 	messageFile, cacheDir             string
 	author, date                      string
 	attempts                          int
+	insecureHTTP                      bool
+	timeout, stallTimeout             time.Duration
 }
 
 func newPublishCmd() *cobra.Command {
@@ -34,10 +36,22 @@ request's title and body are refreshed. When another CI run pushed in
 between, publish fetches its commit and commits the same tree on top of it
 (never a force-push over unseen work), retrying with backoff.
 
+Only what fleetc renders is committed: a write to --dir that a crash
+interrupted is finished or undone first, and fleetc's bookkeeping
+(.fleetc/index, .fleetc/journal/) is never part of the commit.
+
 A bare clone is kept under --cache-dir (or --clone-dir) so repeated publishes fetch and push only
-what is new. Tokens come from the environment (FLEETC_TOKEN, else
-GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN) and are never printed; over HTTPS
-git sends the token too. --provider git pushes without a merge request.`,
+what is new. --provider git pushes without a merge request.
+
+Credentials: the token comes from the environment (FLEETC_TOKEN, else
+GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN); a password in an https:// --repo
+URL is used for git instead. Either reaches git through its environment as
+an HTTP header for that host only, never on a command line, and is never
+printed, also with GIT_TRACE and friends set (publish clears them for git).
+A credential is never sent over plain http:// unless --insecure-http says so
+(loopback included). Network: the whole publish has --timeout, and a git
+transfer that receives nothing for --stall-timeout (also the limit of each
+forge API request) fails naming the host.`,
 		Example: `  fleetc publish --dir deploy --repo https://github.com/acme/fleet-deploy.git
   fleetc publish --dir deploy --repo https://gitlab.example.com/ops/deploy.git --provider gitlab --format json
   fleetc publish --dir deploy --repo /srv/git/deploy.git --provider git --date 2026-11-24T09:00:00Z`,
@@ -57,6 +71,9 @@ git sends the token too. --provider git pushes without a merge request.`,
 	fl.StringVar(&f.author, "author", "", `commit author and committer "Name <email>" (default: $FLEETC_AUTHOR, else "fleetc <fleetc@localhost>")`)
 	fl.StringVar(&f.date, "date", "", "commit time, RFC 3339 (default: now); pass the compile's --now so reruns give the same commit")
 	fl.IntVar(&f.attempts, "attempts", 5, "push attempts when another run moved the branch in between")
+	fl.BoolVar(&f.insecureHTTP, "insecure-http", false, "allow sending the token or URL password over plain http:// (trusted networks, loopback test servers)")
+	fl.DurationVar(&f.timeout, "timeout", publish.DefaultTimeout, "limit for the whole publish: fetch, push and merge request")
+	fl.DurationVar(&f.stallTimeout, "stall-timeout", publish.DefaultStallTimeout, "fail a git HTTP transfer that receives nothing this long; also the limit of each forge API request")
 	return cmd
 }
 
@@ -64,9 +81,13 @@ func (f *publishFlags) options(g *globals) (publish.Options, error) {
 	if f.dir == "" || f.repo == "" {
 		return publish.Options{}, usagef("--dir DIR and --repo URL are required")
 	}
+	if f.timeout <= 0 || f.stallTimeout <= 0 {
+		return publish.Options{}, usagef("--timeout and --stall-timeout must be positive durations, e.g. 10m or 30s")
+	}
 	opts := publish.Options{
 		Dir: f.dir, RepoURL: f.repo, Base: f.base, Branch: f.branch, Provider: f.provider,
 		CacheDir: f.cloneDir(g), Attempts: f.attempts, Getenv: os.Getenv, Progress: g.progress(),
+		InsecureHTTP: f.insecureHTTP, Timeout: f.timeout, StallTimeout: f.stallTimeout,
 	}
 	author := f.author
 	if author == "" {

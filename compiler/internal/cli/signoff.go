@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +23,8 @@ import (
 type signoffFlags struct {
 	repo, provider, tokenEnv, apiURL, dir, targetURL string
 	number                                           int
-	autoMerge                                        bool
+	autoMerge, insecureHTTP                          bool
+	timeout                                          time.Duration
 }
 
 func newSignoffCmd() *cobra.Command {
@@ -45,7 +48,9 @@ naming the head commit so that a newer push wins.
 
 The token comes from the environment variable --token-env (default: the
 first set of FLEETC_TOKEN and GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN
-for the provider).
+for the provider). It is never printed and never sent over plain http://
+(--repo or --api-url) unless --insecure-http says so, loopback included.
+Each forge API request has a limit of 60s and the whole run --timeout.
 
 Exit codes: 0 signed off (and merged, with --auto-merge), 1 sign-off missing
 or not merged, 2 usage or forge error.`,
@@ -69,6 +74,8 @@ or not merged, 2 usage or forge error.`,
 	fl.StringVar(&f.tokenEnv, "token-env", "", "environment variable holding the forge token")
 	fl.StringVar(&f.apiURL, "api-url", "", "forge API base URL (default: derived from --repo)")
 	fl.StringVar(&f.targetURL, "target-url", "", "link for the statuses (e.g. the CI run)")
+	fl.BoolVar(&f.insecureHTTP, "insecure-http", false, "allow sending the token over plain http:// (trusted networks, loopback test servers)")
+	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "limit for the whole sign-off run (every forge API call)")
 	return cmd
 }
 
@@ -114,7 +121,13 @@ func runSignoff(cmd *cobra.Command, g *globals, f *signoffFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.timeout <= 0 {
+		return usagef("--timeout must be a positive duration, e.g. 5m")
+	}
 	var opts []forgehttp.Option
+	if f.insecureHTTP {
+		opts = append(opts, forgehttp.WithInsecureHTTP())
+	}
 	if f.apiURL != "" {
 		opts = append(opts, forgehttp.WithAPIURL(f.apiURL))
 	}
@@ -135,10 +148,15 @@ func runSignoff(cmd *cobra.Command, g *globals, f *signoffFlags) error {
 		}
 		return fmt.Errorf("the fleet under %s does not load: cannot map users to teams", g.root)
 	}
-	res, err := signoff.Run(cmd.Context(), signoff.Options{
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	res, err := signoff.Run(ctx, signoff.Options{
 		Forge: fg, Number: f.number, Teams: fleet.Teams, Dir: f.dir, AutoMerge: f.autoMerge, TargetURL: f.targetURL,
 	})
 	if err != nil {
+		if ctx.Err() != nil && cmd.Context().Err() == nil {
+			return fmt.Errorf("signoff: %s did not finish within %s (--timeout): check that the forge is reachable, or raise --timeout: %w", forgehttp.Redact(f.repo), f.timeout, err)
+		}
 		return err
 	}
 	if g.format == diag.JSON {

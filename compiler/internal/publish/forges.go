@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 	"github.com/fleetc/fleetc/compiler/internal/forge/gitea"
 	"github.com/fleetc/fleetc/compiler/internal/forge/github"
 	"github.com/fleetc/fleetc/compiler/internal/forge/gitlab"
@@ -18,10 +19,16 @@ import (
 // one place the forge implementations (packages under compiler/internal/
 // forge/) are wired in: github, gitlab and gitea. A provider missing here
 // is reported as not built in.
-var newForge = map[string]func(repoURL string, token string) (forge.Forge, error){
-	"github": func(repoURL, token string) (forge.Forge, error) { return github.New(repoURL, token) },
-	"gitlab": func(repoURL, token string) (forge.Forge, error) { return gitlab.New(repoURL, token) },
-	"gitea":  func(repoURL, token string) (forge.Forge, error) { return gitea.New(repoURL, token) },
+var newForge = map[string]func(repoURL string, token string, opts ...forgehttp.Option) (forge.Forge, error){
+	"github": func(repoURL, token string, opts ...forgehttp.Option) (forge.Forge, error) {
+		return github.New(repoURL, token, opts...)
+	},
+	"gitlab": func(repoURL, token string, opts ...forgehttp.Option) (forge.Forge, error) {
+		return gitlab.New(repoURL, token, opts...)
+	},
+	"gitea": func(repoURL, token string, opts ...forgehttp.Option) (forge.Forge, error) {
+		return gitea.New(repoURL, token, opts...)
+	},
 }
 
 // Providers are the accepted --provider values; git pushes without a
@@ -90,7 +97,7 @@ func InferProvider(repoURL string) string {
 // forgeFor builds the forge for provider name with the token from the
 // environment. Plain git has none (nil, nil). Errors never contain the
 // token.
-func forgeFor(name, repoURL string, getenv func(string) string) (forge.Forge, error) {
+func forgeFor(name, repoURL string, getenv func(string) string, opts ...forgehttp.Option) (forge.Forge, error) {
 	if name == "git" {
 		return nil, nil
 	}
@@ -107,7 +114,7 @@ func forgeFor(name, repoURL string, getenv func(string) string) (forge.Forge, er
 	if token == "" {
 		return nil, fmt.Errorf("provider %s: %w: set %s", name, errNoToken, strings.Join(tokenVars[name], " or "))
 	}
-	f, err := ctor(repoURL, token)
+	f, err := ctor(repoURL, token, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: %w", name, redacted(err, token))
 	}

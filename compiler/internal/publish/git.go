@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,17 +16,25 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetc/fleetc/compiler/internal/deploy"
 )
 
 // gitCLI runs the git command line against one bare cache repository. The
 // CLI does the bulk work (hashing the tree, fetch, push); go-git reads
 // refs and objects (see objects.go).
 type gitCLI struct {
-	gitDir  string   // the bare cache repository
-	url     string   // the deploy repository
-	env     []string // extra environment: the auth header
-	secrets []string // redacted from every error
+	gitDir  string        // the bare cache repository
+	url     string        // the deploy repository, never with a password (remote.url)
+	host    string        // its host, for messages
+	env     []string      // extra environment: the auth header
+	secrets []string      // redacted from every error
+	stall   time.Duration // an HTTP transfer that receives nothing this long fails
 }
+
+// waitDelay bounds how long a killed git's children (git-remote-http
+// holds the pipes) may keep run waiting.
+const waitDelay = 2 * time.Second
 
 // errRejected is a push the remote refused because the branch moved (stale
 // lease, not a fast-forward): refetch and retry.
@@ -41,20 +48,31 @@ func (g *gitCLI) run(ctx context.Context, dir string, extraEnv []string, stdin [
 		"-c", "core.autocrlf=false", "-c", "core.safecrlf=false", "-c", "core.excludesFile=",
 		"-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "core.fsmonitor=false",
 	}
+	if g.stall > 0 {
+		base = append(base, stallArgs(g.stall)...)
+	}
 	cmd := exec.CommandContext(ctx, "git", append(base, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0"), g.env...), extraEnv...)
+	cmd.Env = gitEnv(g.env, extraEnv)
+	cmd.WaitDelay = waitDelay
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		sub := subcommand(args)
+		if cause := context.Cause(ctx); cause != nil {
+			return stdout.Bytes(), stderr.Bytes(), fmt.Errorf("git %s: %w", sub, cause)
+		}
 		msg := gitMessage(stderr.Bytes())
 		if msg == "" {
 			msg = err.Error()
 		}
-		return stdout.Bytes(), stderr.Bytes(), fmt.Errorf("git %s: %s", subcommand(args), redact(msg, g.secrets...))
+		if stalled(msg) {
+			return stdout.Bytes(), stderr.Bytes(), &TimeoutError{What: "git " + sub, Host: g.host, Limit: g.stall, Flag: "--stall-timeout", Stall: true}
+		}
+		return stdout.Bytes(), stderr.Bytes(), fmt.Errorf("git %s: %s", sub, redact(msg, g.secrets...))
 	}
 	return stdout.Bytes(), stderr.Bytes(), nil
 }
@@ -91,13 +109,14 @@ func subcommand(args []string) string {
 // (gc --auto: over 6,700 loose objects); git runs it in the background.
 func (g *gitCLI) maintain(ctx context.Context) {
 	cmd := exec.CommandContext(ctx, "git", "--git-dir="+g.gitDir, "gc", "--auto", "--quiet")
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = gitEnv()
+	cmd.WaitDelay = waitDelay
 	_ = cmd.Run() // best effort: a cache that is not packed is only bigger
 }
 
 // openCache makes sure dir is a bare repository and returns a runner for it.
-func openCache(ctx context.Context, dir, repoURL string, auth []string, secrets ...string) (*gitCLI, error) {
-	g := &gitCLI{gitDir: dir, url: repoURL, env: auth, secrets: secrets}
+func openCache(ctx context.Context, dir string, r remote, stall time.Duration) (*gitCLI, error) {
+	g := &gitCLI{gitDir: dir, url: r.url, host: r.host, env: r.env, secrets: r.secrets, stall: stall}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return g, nil
 	}
@@ -105,7 +124,7 @@ func openCache(ctx context.Context, dir, repoURL string, auth []string, secrets 
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, "git", "init", "--bare", "-q", dir)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = gitEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("cache: git init: %s", strings.TrimSpace(string(out)))
 	}
@@ -140,22 +159,6 @@ func stripUserinfo(repoURL string) string {
 		return u.String()
 	}
 	return repoURL
-}
-
-// authEnv passes the token to git as an HTTP basic-auth header through
-// GIT_CONFIG_* variables, so it never appears in a command line, a URL or
-// the cache's config. Only for http(s) URLs; ssh uses the agent.
-// It returns the environment and the encoded credential (also a secret).
-func authEnv(repoURL, user, token string) (env []string, encoded string) {
-	if token == "" || !(strings.HasPrefix(repoURL, "https://") || strings.HasPrefix(repoURL, "http://")) {
-		return nil, ""
-	}
-	cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + token))
-	return []string{
-		"GIT_CONFIG_COUNT=1",
-		"GIT_CONFIG_KEY_0=http.extraHeader",
-		"GIT_CONFIG_VALUE_0=Authorization: Basic " + cred,
-	}, cred
 }
 
 // redact replaces every non-empty secret in s.
@@ -246,8 +249,9 @@ func (g *gitCLI) fetch(ctx context.Context, heads map[string]string, all ...stri
 // a rerun over the same directory rehashes only files whose stat changed.
 // When DIR is a checkout of the deploy repository (the usual way to give
 // compile its previous state), its own index seeds ours: files the compile
-// left alone are not hashed again. Everything is added (ignore files do not
-// apply); git skips DIR/.git.
+// left alone are not hashed again. Everything fleetc rendered is added
+// (ignore files do not apply); deploy's bookkeeping (the index, the journal:
+// deploy.BookkeepingPaths) is left out, and git skips DIR/.git.
 func (g *gitCLI) writeTree(ctx context.Context, dir string) (tree string, seeded bool, err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -273,7 +277,18 @@ func (g *gitCLI) addAndWriteTree(ctx context.Context, abs, index string) (string
 	env := []string{"GIT_INDEX_FILE=" + index, "GIT_WORK_TREE=" + abs}
 	// Loose objects uncompressed: the push compresses them into the pack
 	// anyway, so compressing here too would double the work.
-	if _, _, err := g.run(ctx, abs, env, nil, "-c", "core.looseCompression=0", "add", "--all", "--force", "--", "."); err != nil {
+	add := []string{"-c", "core.looseCompression=0", "add", "--all", "--force", "--", "."}
+	drop := []string{"rm", "-r", "--cached", "--force", "--quiet", "--ignore-unmatch", "--"}
+	for _, p := range deploy.BookkeepingPaths() {
+		add = append(add, ":(exclude,literal)"+p)
+		drop = append(drop, p)
+	}
+	if _, _, err := g.run(ctx, abs, env, nil, add...); err != nil {
+		return "", err
+	}
+	// An index seeded from a checkout (or kept from an older fleetc) may
+	// still list bookkeeping an older publish committed: drop it.
+	if _, _, err := g.run(ctx, abs, env, nil, drop...); err != nil {
 		return "", err
 	}
 	out, _, err := g.run(ctx, abs, env, nil, "write-tree")
@@ -365,7 +380,7 @@ func (g *gitCLI) push(ctx context.Context, commit, branch, expected string) (tra
 // isAncestor reports whether a is an ancestor of (or equal to) b.
 func (g *gitCLI) isAncestor(ctx context.Context, a, b string) (bool, error) {
 	cmd := exec.CommandContext(ctx, "git", "--git-dir="+g.gitDir, "merge-base", "--is-ancestor", a, b)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = gitEnv()
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {

@@ -26,6 +26,7 @@ func TestPublishToGitea(t *testing.T) {
 	seedDir := sampleTree(t)
 	seed := testOptions(t, seedDir, repoURL)
 	seed.Provider, seed.Base, seed.Branch = "git", "seed", "main"
+	seed.InsecureHTTP = true // Gitea on loopback
 	seed.Getenv = func(k string) string {
 		if k == "FLEETC_TOKEN" {
 			return g.Token(g.Admin)
@@ -42,7 +43,7 @@ func TestPublishToGitea(t *testing.T) {
 	dir := sampleTree(t)
 	changeTree(t, dir)
 	opts := testOptions(t, dir, repoURL)
-	opts.Provider = "gitea"
+	opts.Provider, opts.InsecureHTTP = "gitea", true
 	opts.Getenv = func(k string) string {
 		if k == "GITEA_TOKEN" {
 			return g.Token(g.Admin)

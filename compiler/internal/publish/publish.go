@@ -12,6 +12,7 @@ import (
 
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
 )
 
@@ -41,6 +42,17 @@ type Options struct {
 	// Progress, when set, is called as each step finishes.
 	Progress func(stage string, took time.Duration, detail string)
 
+	// InsecureHTTP allows sending a credential (the token, a password in
+	// RepoURL) over plain http://; without it publish refuses
+	// (ErrInsecureHTTP). Loopback servers need it too.
+	InsecureHTTP bool
+	// Timeout bounds the whole publish (fetch, push, merge request);
+	// default DefaultTimeout. StallTimeout fails a git HTTP transfer that
+	// receives nothing for that long, and bounds each forge API request;
+	// default DefaultStallTimeout. Both fail with a *TimeoutError.
+	Timeout      time.Duration
+	StallTimeout time.Duration
+
 	beforePush func(attempt int) // test hook: runs just before each push
 }
 
@@ -66,6 +78,12 @@ type MRResult struct {
 	Created bool   `json:"created"`
 }
 
+// The default network limits of a publish (Options.Timeout, StallTimeout).
+const (
+	DefaultTimeout      = 10 * time.Minute
+	DefaultStallTimeout = time.Minute
+)
+
 // ErrNotDeployTree is a --dir without .fleetc/state.json: publishing it
 // would replace the deploy repository with something fleetc did not write.
 var ErrNotDeployTree = errors.New("not a deploy tree (no .fleetc/state.json); run fleetc compile --out DIR first")
@@ -73,9 +91,6 @@ var ErrNotDeployTree = errors.New("not a deploy tree (no .fleetc/state.json); ru
 func (o *Options) defaults() error {
 	if o.Dir == "" || o.RepoURL == "" {
 		return errors.New("publish needs a deploy tree and a repository URL")
-	}
-	if _, err := os.Stat(filepath.Join(o.Dir, filepath.FromSlash(deploy.StatePath))); err != nil {
-		return fmt.Errorf("%s: %w", o.Dir, ErrNotDeployTree)
 	}
 	o.Base = cmpOr(o.Base, "main")
 	o.Branch = cmpOr(o.Branch, "fleetc/rollout")
@@ -100,6 +115,12 @@ func (o *Options) defaults() error {
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = 500 * time.Millisecond
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = DefaultStallTimeout
 	}
 	if o.CacheDir == "" {
 		dir, err := DefaultCacheDir(o.RepoURL)
@@ -135,11 +156,36 @@ func cmpOr(s, def string) string {
 // it with a lease and opens or refreshes the merge request. When the tree
 // equals the branch head's, nothing is committed or pushed and the merge
 // request's title and body are refreshed.
+//
+// A write to Dir that a crash interrupted is finished or undone first
+// (deploy.Recover), and only what fleetc renders is committed: never
+// deploy's bookkeeping (deploy.BookkeepingPaths). No error, progress line
+// or merge request text shows a credential.
 func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	if err := deploy.Recover(opts.Dir); err != nil {
+		return nil, fmt.Errorf("%s: finish the interrupted write first (rerun fleetc compile --out %s): %w", opts.Dir, opts.Dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(opts.Dir, filepath.FromSlash(deploy.StatePath))); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Dir, ErrNotDeployTree)
+	}
 	p := &publisher{opts: opts, res: &Result{Branch: opts.Branch, Base: opts.Base}}
+	ctx, cancel := context.WithTimeoutCause(ctx, opts.Timeout, &TimeoutError{
+		What: "publish", Host: hostOf(opts.RepoURL), Limit: opts.Timeout, Flag: "--timeout"})
+	defer cancel()
+	res, err := p.run(ctx)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", cause, err)
+		}
+		return res, redacted(err, p.secrets...)
+	}
+	return res, nil
+}
+
+func (p *publisher) run(ctx context.Context) (*Result, error) {
 	if err := p.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -154,11 +200,19 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	return p.res, nil
 }
 
+// hostOf is the host[:port] of a repository URL for messages, without user
+// info; a local path as it is.
+func hostOf(repoURL string) string {
+	r, _ := newRemote(repoURL, "", "", true)
+	return r.host
+}
+
 type publisher struct {
 	opts      Options
 	res       *Result
 	forge     forge.Forge
 	token     string
+	secrets   []string // every form of every credential: redacted from all output
 	git       *gitCLI
 	next      *deploy.State
 	decisions []gate.Decision
@@ -170,7 +224,7 @@ type publisher struct {
 
 func (p *publisher) step(stage string, start time.Time, format string, args ...any) {
 	if p.opts.Progress != nil {
-		p.opts.Progress(stage, time.Since(start), fmt.Sprintf(format, args...))
+		p.opts.Progress(stage, time.Since(start), redact(fmt.Sprintf(format, args...), p.secrets...))
 	}
 }
 
@@ -178,17 +232,27 @@ func (p *publisher) step(stage string, start time.Time, format string, args ...a
 // hashes the tree.
 func (p *publisher) prepare(ctx context.Context) error {
 	o := &p.opts
+	p.token = tokenFor(o.Provider, o.Getenv)
+	// Before anything reaches the network: the credential stays off git's
+	// command line and off plain http.
+	r, err := newRemote(o.RepoURL, gitUser(o.Provider, o.Getenv), p.token, o.InsecureHTTP)
+	p.secrets = r.secrets
+	if err != nil {
+		return err
+	}
 	p.forge = o.Forge
 	if p.forge == nil {
-		f, err := forgeFor(o.Provider, o.RepoURL, o.Getenv)
+		fopts := []forgehttp.Option{forgehttp.WithTimeout(o.StallTimeout)}
+		if o.InsecureHTTP {
+			fopts = append(fopts, forgehttp.WithInsecureHTTP())
+		}
+		f, err := forgeFor(o.Provider, r.url, o.Getenv, fopts...)
 		if err != nil {
 			return err
 		}
 		p.forge = f
 	}
-	p.token = tokenFor(o.Provider, o.Getenv)
-	auth, cred := authEnv(o.RepoURL, gitUser(o.Provider, o.Getenv), p.token)
-	g, err := openCache(ctx, o.CacheDir, o.RepoURL, auth, p.token, cred)
+	g, err := openCache(ctx, o.CacheDir, r, o.StallTimeout)
 	if err != nil {
 		return err
 	}
@@ -247,12 +311,12 @@ func (p *publisher) fetch(ctx context.Context) error {
 	start := time.Now()
 	heads, err := p.git.remoteHeads(ctx, p.opts.Base, p.opts.Branch)
 	if err != nil {
-		return fmt.Errorf("fetch %s: %w", stripUserinfo(p.opts.RepoURL), err)
+		return fmt.Errorf("fetch %s: %w", p.git.url, err)
 	}
 	p.heads = heads
 	tr, err := p.git.fetch(ctx, heads, p.opts.Base, p.opts.Branch)
 	if err != nil {
-		return fmt.Errorf("fetch %s: %w", stripUserinfo(p.opts.RepoURL), err)
+		return fmt.Errorf("fetch %s: %w", p.git.url, err)
 	}
 	p.step("fetch", start, "%s %s, %s %s; received %d objects%s",
 		p.opts.Base, headText(heads[p.opts.Base]), p.opts.Branch, headText(heads[p.opts.Branch]), tr.Objects, bytesText(tr.Bytes))
@@ -365,16 +429,17 @@ func (p *publisher) makeReport(objs *objects, baseHead string) error {
 	if p.opts.Message != "" {
 		p.res.Subject, _, _ = strings.Cut(strings.TrimSpace(p.opts.Message), "\n")
 	}
-	p.res.Body = p.report.Body()
+	p.res.Subject = redact(p.res.Subject, p.secrets...)
+	p.res.Body = redact(p.report.Body(), p.secrets...)
 	p.step("report", start, "%s", p.res.Subject)
 	return nil
 }
 
 func (p *publisher) message() string {
 	if p.opts.Message != "" {
-		return strings.TrimSpace(p.opts.Message) + "\n"
+		return redact(strings.TrimSpace(p.opts.Message)+"\n", p.secrets...)
 	}
-	return p.report.CommitMessage()
+	return redact(p.report.CommitMessage(), p.secrets...)
 }
 
 // mergeRequest opens or refreshes the merge request, or says why not.
@@ -393,7 +458,10 @@ func (p *publisher) mergeRequest(ctx context.Context) error {
 	start := time.Now()
 	info, err := p.forge.EnsureMR(ctx, forge.MR{Base: o.Base, Head: o.Branch, Title: p.res.Subject, Body: p.res.Body})
 	if err != nil {
-		return fmt.Errorf("merge request %s → %s: %w", o.Branch, o.Base, redacted(err, p.token))
+		if !errors.Is(err, context.Canceled) && (errors.Is(err, context.DeadlineExceeded) || isNetTimeout(err)) && context.Cause(ctx) == nil {
+			err = fmt.Errorf("%w (%w)", &TimeoutError{What: "merge request API", Host: hostOf(o.RepoURL), Limit: o.StallTimeout, Flag: "--stall-timeout"}, err)
+		}
+		return fmt.Errorf("merge request %s → %s: %w", o.Branch, o.Base, redacted(err, p.secrets...))
 	}
 	p.res.MR = &MRResult{Number: info.Number, URL: info.URL, Created: info.Created}
 	verb := "updated"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 )
 
 // changeTree edits one store's first file, as a new compile would, and
@@ -360,6 +361,7 @@ func TestPublishErrorsDoNotLeakToken(t *testing.T) {
 		opts := testOptions(t, dir, repo)
 		apiErr := &forge.APIError{Forge: "fake", Method: "POST", Path: "/pulls", Status: 401, Message: "bad credentials " + token}
 		opts.Provider, opts.Getenv, opts.Forge = "github", env, &fakeForge{err: apiErr}
+		opts.InsecureHTTP = true // a loopback server
 		_, err := Publish(ctx, opts)
 		var got *forge.APIError
 		if err == nil || !errors.As(err, &got) || got.Status != 401 {
@@ -371,7 +373,7 @@ func TestPublishErrorsDoNotLeakToken(t *testing.T) {
 	})
 	t.Run("git refusal", func(t *testing.T) {
 		opts := testOptions(t, sampleTree(t), srv.s.URL+"/missing.git")
-		opts.Getenv = env
+		opts.Getenv, opts.InsecureHTTP = env, true
 		_, err := Publish(ctx, opts)
 		if err == nil || strings.Contains(err.Error(), token) {
 			t.Fatalf("err = %v, want an error without the token", err)
@@ -379,7 +381,7 @@ func TestPublishErrorsDoNotLeakToken(t *testing.T) {
 	})
 	t.Run("provider without constructor or token", func(t *testing.T) {
 		saved := newForge["gitea"]
-		newForge["gitea"] = func(repoURL, tok string) (forge.Forge, error) {
+		newForge["gitea"] = func(repoURL, tok string, _ ...forgehttp.Option) (forge.Forge, error) {
 			return nil, errors.New("cannot parse owner from " + repoURL + " with " + tok)
 		}
 		t.Cleanup(func() {

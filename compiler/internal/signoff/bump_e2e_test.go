@@ -22,6 +22,7 @@ import (
 
 	"github.com/fleetc/fleetc/compiler/internal/cli"
 	fdeploy "github.com/fleetc/fleetc/compiler/internal/deploy"
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 	"github.com/fleetc/fleetc/compiler/internal/forge/forgetest"
 	"github.com/fleetc/fleetc/compiler/internal/forge/gitea"
 	"github.com/fleetc/fleetc/compiler/internal/rollout"
@@ -101,11 +102,11 @@ func TestVersionBumpToMerge(t *testing.T) {
 	// compile that enters pilot: decisions.jsonl holds one compile's
 	// decisions, and the sign-off gate reads it.)
 	walk("bump", 3, "--signoff", "propose")
-	code, out := run("-q", "publish", "--dir", deploy, "--repo", repoURL, "--provider", "gitea", "--clone-dir", filepath.Join(t.TempDir(), "clone"))
+	code, out := run("-q", "publish", "--dir", deploy, "--repo", repoURL, "--provider", "gitea", "--insecure-http", "--clone-dir", filepath.Join(t.TempDir(), "clone"))
 	if code != 0 {
 		t.Fatalf("publish: exit %d\n%s", code, out)
 	}
-	f, err := gitea.New(repoURL, g.Token(g.Admin))
+	f, err := gitea.New(repoURL, g.Token(g.Admin), forgehttp.WithInsecureHTTP()) // Gitea on loopback
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestVersionBumpToMerge(t *testing.T) {
 		t.Fatalf("pull request does not show the bump and its sign-off:\n%s\n%s", pr.Title, pr.Body)
 	}
 
-	signoffArgs := []string{"signoff", "--root", mono, "--provider", "gitea", "--repo", repoURL, "--mr", "1", "--auto-merge"}
+	signoffArgs := []string{"signoff", "--root", mono, "--provider", "gitea", "--insecure-http", "--repo", repoURL, "--mr", "1", "--auto-merge"}
 	if code, out := run(signoffArgs...); code != 1 || !strings.Contains(out, "franchise-relations") {
 		t.Fatalf("before approvals: exit %d, want 1 naming franchise-relations\n%s", code, out)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/fleetc/fleetc/compiler"
 	"github.com/fleetc/fleetc/compiler/internal/cli"
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 	"github.com/fleetc/fleetc/compiler/internal/forge/forgetest"
 	"github.com/fleetc/fleetc/compiler/internal/forge/gitea"
 	"github.com/fleetc/fleetc/compiler/internal/signoff"
@@ -58,7 +59,7 @@ func TestSignoffEndToEnd(t *testing.T) {
 	head1 := g.Commit(t, work, "fleetc: compile", nil)
 	g.Push(t, work, "deploy", "fleetc/rollout")
 
-	f, err := gitea.New(repoURL, g.Token(g.Admin))
+	f, err := gitea.New(repoURL, g.Token(g.Admin), forgehttp.WithInsecureHTTP()) // Gitea on loopback
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestSignoffEndToEnd(t *testing.T) {
 
 	check := func(step string, autoMerge bool, wantCode int, wantMissing []string) *signoff.Result {
 		t.Helper()
-		args := []string{"signoff", "--root", root, "--provider", "gitea", "--repo", repoURL, "--mr", "1", "--format", "json"}
+		args := []string{"signoff", "--root", root, "--provider", "gitea", "--insecure-http", "--repo", repoURL, "--mr", "1", "--format", "json"}
 		if autoMerge {
 			args = append(args, "--auto-merge")
 		}

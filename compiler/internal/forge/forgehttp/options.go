@@ -17,8 +17,24 @@ type Config struct {
 	Client  *http.Client
 	Retry   Retry
 	Log     func(format string, args ...any)
-	Timeout time.Duration
+	Timeout time.Duration // per request; default DefaultTimeout
+	// InsecureHTTP lets a request that carries a credential go over plain
+	// http:// (see Transport).
+	InsecureHTTP bool
 }
+
+// DefaultTimeout bounds each forge API request unless WithTimeout (or the
+// client given to WithHTTPClient) says otherwise.
+const DefaultTimeout = 60 * time.Second
+
+// WithTimeout bounds each API request (connecting, waiting, reading the
+// body); d <= 0 keeps the default.
+func WithTimeout(d time.Duration) Option { return func(c *Config) { c.Timeout = d } }
+
+// WithInsecureHTTP allows sending the token over plain http:// (a trusted
+// network, a loopback test server). Without it such a request fails with
+// ErrInsecureHTTP before anything is sent.
+func WithInsecureHTTP() Option { return func(c *Config) { c.InsecureHTTP = true } }
 
 // WithAPIURL overrides the API base URL derived from the repository URL,
 // e.g. an emulator in tests or a proxy.
@@ -41,7 +57,7 @@ func Apply(opts []Option) Config {
 		o(&c)
 	}
 	var base http.RoundTripper
-	timeout := 60 * time.Second
+	timeout := DefaultTimeout
 	if c.Client != nil {
 		base = c.Client.Transport
 		if c.Client.Timeout > 0 {
@@ -51,7 +67,8 @@ func Apply(opts []Option) Config {
 	if c.Timeout > 0 {
 		timeout = c.Timeout
 	}
-	c.Client = &http.Client{Transport: &Transport{Base: base, Retry: c.Retry, Log: c.Log}, Timeout: timeout}
+	c.Timeout = timeout
+	c.Client = &http.Client{Transport: &Transport{Base: base, Retry: c.Retry, Log: c.Log, InsecureHTTP: c.InsecureHTTP}, Timeout: timeout}
 	return c
 }
 

@@ -3,6 +3,7 @@ package forgehttp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -53,15 +54,37 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // Transport retries transient failures: connection errors, 5xx, 429, and
 // 403 responses that say the rate limit is used up. It replays request
 // bodies with Request.GetBody and logs (method, path, status, wait) through
-// Log — never headers, so never the token.
+// Log — never headers, so never the token. A request that carries a
+// credential over plain http:// fails with ErrInsecureHTTP, unsent, unless
+// InsecureHTTP.
 type Transport struct {
-	Base  http.RoundTripper // default http.DefaultTransport
-	Retry Retry
-	Log   func(format string, args ...any)
+	Base         http.RoundTripper // default http.DefaultTransport
+	Retry        Retry
+	Log          func(format string, args ...any)
+	InsecureHTTP bool
+}
+
+// ErrInsecureHTTP is a request with a credential to a plain http:// URL.
+var ErrInsecureHTTP = errors.New("refusing to send a credential over plain http")
+
+// credentialHeaders are the request headers the forges put tokens in.
+var credentialHeaders = []string{"Authorization", "Private-Token", "Job-Token", "Cookie"}
+
+func carriesCredential(req *http.Request) bool {
+	for _, h := range credentialHeaders {
+		if req.Header.Get(h) != "" {
+			return true
+		}
+	}
+	return req.URL.User != nil
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !t.InsecureHTTP && carriesCredential(req) {
+		return nil, fmt.Errorf("%w: the token would travel unencrypted to %s: use an https:// URL, or pass --insecure-http if the network is trusted, e.g. a loopback test server",
+			ErrInsecureHTTP, req.URL.Host)
+	}
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport

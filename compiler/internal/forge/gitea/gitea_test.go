@@ -15,6 +15,7 @@ import (
 	sdk "code.gitea.io/sdk/gitea"
 
 	"github.com/fleetc/fleetc/compiler/internal/forge"
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 	"github.com/fleetc/fleetc/compiler/internal/forge/forgetest"
 )
 
@@ -59,7 +60,7 @@ func TestGitea(t *testing.T) {
 	c1 := g.Commit(t, work, "rollout 1", map[string]string{".fleetc/decisions.jsonl": "{\"verdict\":\"needs-signoff\",\"teams\":[\"ops\"]}\n"})
 	g.Push(t, work, "deploy", "fleetc/rollout")
 
-	f, err := New(repoURL+".git", g.Token(g.Admin))
+	f, err := New(repoURL+".git", g.Token(g.Admin), forgehttp.WithInsecureHTTP()) // Gitea on loopback
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestGitea(t *testing.T) {
 	}
 
 	// A wrong token: 401 as *forge.APIError, the token nowhere in it.
-	bad, _ := New(repoURL, "0123456789abcdef0123456789abcdef01234567")
+	bad, _ := New(repoURL, "0123456789abcdef0123456789abcdef01234567", forgehttp.WithInsecureHTTP())
 	_, err = bad.GetMR(ctx, 1)
 	if !errors.As(err, &ae) || ae.Status != 401 || strings.Contains(err.Error(), "0123456789abcdef") {
 		t.Fatalf("bad token: err = %v", err)

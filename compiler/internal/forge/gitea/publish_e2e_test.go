@@ -35,7 +35,7 @@ func TestPublishSampleToGitea(t *testing.T) {
 		}
 	}
 	opts := publish.Options{
-		Dir: dir, RepoURL: repoURL, Provider: "gitea",
+		Dir: dir, RepoURL: repoURL, Provider: "gitea", InsecureHTTP: true, // Gitea on loopback
 		CacheDir: filepath.Join(t.TempDir(), "clone"), Date: forgetest.SampleNow,
 		Getenv: func(k string) string {
 			if k == "GITEA_TOKEN" {

@@ -16,7 +16,14 @@ import (
 	"github.com/fleetc/fleetc/compiler/internal/forge/forgehttp"
 )
 
-func apiURL(u string) forgehttp.Option { return forgehttp.WithAPIURL(u + "/") }
+// apiURL points a forge at an emulator on loopback, over plain http (which
+// the forge refuses for a token without WithInsecureHTTP).
+func apiURL(u string) forgehttp.Option {
+	return func(c *forgehttp.Config) {
+		forgehttp.WithAPIURL(u + "/")(c)
+		forgehttp.WithInsecureHTTP()(c)
+	}
+}
 
 func noWait() forgehttp.Option {
 	return forgehttp.WithRetry(forgehttp.Retry{Sleep: func(context.Context, time.Duration) error { return nil }})

@@ -17,7 +17,7 @@ import (
 
 func (e *emulator) forge(t *testing.T, token string) *Forge {
 	t.Helper()
-	f, err := New("https://gitlab.example.com/"+emuProject+".git", token, forgehttp.WithAPIURL(e.srv.URL+"/api/v4"),
+	f, err := New("https://gitlab.example.com/"+emuProject+".git", token, forgehttp.WithAPIURL(e.srv.URL+"/api/v4"), forgehttp.WithInsecureHTTP(),
 		forgehttp.WithRetry(forgehttp.Retry{Sleep: func(context.Context, time.Duration) error { return nil }}))
 	if err != nil {
 		t.Fatal(err)
