@@ -38,6 +38,10 @@ type Options struct {
 	// stage promotes rings on; empty = none: no ring beyond the first
 	// receives a new version.
 	FeedbackFile string
+	// PolicyBudget bounds the time and memory the policies may take
+	// (policy.Budget: zero fields are the defaults, 60 s and 2 GiB); a
+	// compile over it fails closed and writes nothing.
+	PolicyBudget policy.Budget
 	// Progress, when set, is called as each stage finishes.
 	Progress func(stage string, took time.Duration, detail string)
 }
@@ -162,6 +166,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
 		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff, Hold: ro.HoldFunc(),
+		Budget: opts.PolicyBudget,
 	})
 	if err != nil {
 		return nil, err // fails closed: nothing is written

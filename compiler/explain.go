@@ -122,7 +122,7 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 	}
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals, History: hist,
-		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true,
+		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true, Budget: opts.PolicyBudget,
 		Hold: rollout.LastHold(rollouts, res.Fleet),
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ type compileFlags struct {
 	signoff   string
 	failOn    string
 	feedback  string
+	budget    budgetFlags
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.approvals, "approvals", "", "approvals file (JSON) naming who approved the merge request; users map to teams in CUE")
 	fl.StringVar(&f.failOn, "fail-on", "", "comma list of verdicts (deny, defer, needs-signoff) that make the command exit 1 after doing its work; compile still writes the tree (default: none)")
 	fl.StringVar(&f.feedback, "feedback", "", "feedback snapshot (JSON, docs/feedback.md) that rings are promoted on; without it no ring beyond the first receives a new version")
+	f.budget.register(cmd)
 	fl.StringVar(&f.signoff, "signoff", "hold", "changes that need sign-off: hold (keep what stores run until --approvals cover them) or propose (render them; the deploy merge request's sign-off gate holds the merge)")
 }
 
@@ -46,9 +48,14 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 	if f.signoff != "hold" && f.signoff != "propose" {
 		return compiler.Options{}, usagef("--signoff %q: want hold or propose", f.signoff)
 	}
+	budget, err := f.budget.budget()
+	if err != nil {
+		return compiler.Options{}, err
+	}
 	return compiler.Options{
-		CacheDir: g.cacheDir,
-		Root:     g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
+		PolicyBudget: budget,
+		CacheDir:     g.cacheDir,
+		Root:         g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
 		ApprovalsFile: f.approvals, ProposeSignoff: f.signoff == "propose", Progress: g.progress(),
 		FeedbackFile: f.feedback,
 	}, nil
@@ -60,7 +67,11 @@ func (f *compileFlags) explainOptions(g *globals) (compiler.Options, error) {
 	if err != nil {
 		return compiler.Options{}, err
 	}
-	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals, CacheDir: g.cacheDir}, nil
+	budget, err := f.budget.budget()
+	if err != nil {
+		return compiler.Options{}, err
+	}
+	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals, CacheDir: g.cacheDir, PolicyBudget: budget}, nil
 }
 
 func newCompileCmd() *cobra.Command {
