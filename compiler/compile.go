@@ -28,6 +28,9 @@ type Options struct {
 	DryRun  bool      // plan: compute everything, write nothing
 	// ApprovalsFile names who approved the merge request (JSON); empty = none.
 	ApprovalsFile string
+	// Commit is the commit of Root being compiled, a full commit id:
+	// only approvals given on it count. Required with ApprovalsFile.
+	Commit string
 	// CacheDir is fleetc's cache root (evaluated CUE by content hash);
 	// "" disables caching. Caches make compiles faster, never different.
 	CacheDir string
@@ -154,7 +157,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	}
 	engine := pol.engine
 	res.Diagnostics.Merge(pol.diags)
-	approvals, diags, err := readApprovals(opts.ApprovalsFile, res.Fleet)
+	approvals, diags, err := readApprovals(opts.ApprovalsFile, opts.Commit, res.Fleet)
 	if err != nil {
 		return nil, err
 	}

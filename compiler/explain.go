@@ -101,7 +101,7 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 		return nil, nil, fmt.Errorf("policy: %w", err)
 	}
 	res.Diagnostics.Merge(diags)
-	approvals, diags, err := readApprovals(opts.ApprovalsFile, res.Fleet)
+	approvals, diags, err := readApprovals(opts.ApprovalsFile, opts.Commit, res.Fleet)
 	if err != nil {
 		return nil, nil, err
 	}
