@@ -65,12 +65,11 @@ func (b Budget) check() error {
 // returns it inside an *EvalError naming the rule and position where
 // evaluation was when it stopped, when fleetc could find it.
 type BudgetError struct {
-	Kind  string        // "time" or "memory"
-	Time  time.Duration // the time budget
-	Mem   int64         // the memory budget, bytes
-	Heap  int64         // for memory: the heap's growth when it stopped
-	Flag  string        // the flag that sets this budget
-	trace string        // where evaluation was, when located
+	Kind string        // "time" or "memory"
+	Time time.Duration // the time budget
+	Mem  int64         // the memory budget, bytes
+	Heap int64         // for memory: the heap's growth when it stopped
+	Flag string        // the flag that sets this budget
 }
 
 func (e *BudgetError) Error() string {
