@@ -21,9 +21,9 @@ build:
 demo: build
 	$(BIN) validate
 	$(BIN) plan --out $(DEMO_OUT) --now "$(DEMO_NOW)"
-	$(BIN) compile --out $(DEMO_OUT) --now "$(DEMO_NOW)" --approvals docs/examples/approvals.json
+	$(BIN) compile --out $(DEMO_OUT) --now "$(DEMO_NOW)" --approvals docs/examples/approvals.json --commit 4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e
 	@echo "== the next night, with the lab stores' feedback (docs/examples/feedback-sample.json): the rollout opens canary"
-	$(BIN) plan --out $(DEMO_OUT) --now 2026-11-25T09:00:00Z --approvals docs/examples/approvals.json --feedback docs/examples/feedback-sample.json
+	$(BIN) plan --out $(DEMO_OUT) --now 2026-11-25T09:00:00Z --approvals docs/examples/approvals.json --commit 4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e --feedback docs/examples/feedback-sample.json
 
 # The whole test suite: Go tests with the race detector (testscript
 # scenarios, golden deploy tree, fuzz seeds) and the Rego unit tests. At the

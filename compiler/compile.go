@@ -29,6 +29,9 @@ type Options struct {
 	DryRun  bool      // plan: compute everything, write nothing
 	// ApprovalsFile names who approved the merge request (JSON); empty = none.
 	ApprovalsFile string
+	// Commit is the commit of Root being compiled, a full commit id:
+	// only approvals given on it count. Required with ApprovalsFile.
+	Commit string
 	// CacheDir is fleetc's cache root (evaluated CUE by content hash);
 	// "" disables caching. Caches make compiles faster, never different.
 	CacheDir string
@@ -39,6 +42,10 @@ type Options struct {
 	// stage promotes rings on; empty = none: no ring beyond the first
 	// receives a new version.
 	FeedbackFile string
+	// PolicyBudget bounds the time and memory the policies may take
+	// (policy.Budget: zero fields are the defaults, 60 s and 2 GiB); a
+	// compile over it fails closed and writes nothing.
+	PolicyBudget policy.Budget
 	// Progress, when set, is called as each stage finishes.
 	Progress func(stage string, took time.Duration, detail string)
 }
@@ -153,7 +160,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	}
 	engine := pol.engine
 	res.Diagnostics.Merge(pol.diags)
-	approvals, diags, err := readApprovals(opts.ApprovalsFile, res.Fleet)
+	approvals, diags, err := readApprovals(opts.ApprovalsFile, opts.Commit, res.Fleet)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +175,7 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals,
 		Now: opts.Now, Workers: opts.Workers, Propose: opts.ProposeSignoff, Hold: ro.HoldFunc(), Halt: halts.Hold(),
+		Budget: opts.PolicyBudget,
 	})
 	if err != nil {
 		return nil, err // fails closed: nothing is written

@@ -24,6 +24,9 @@ var update = flag.Bool("update", false, "rewrite testdata/golden from the sample
 // Chicago, inside most stores' windows and before the Thanksgiving freeze.
 var goldenNow = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
+// exampleCommit is the commit docs/examples/approvals.json approves.
+const exampleCommit = "4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"
+
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")
@@ -38,7 +41,7 @@ func compileSample(t *testing.T, out string, workers int) *Result {
 	root := repoRoot(t)
 	res, err := Compile(context.Background(), Options{
 		Root: root, Out: out, Now: goldenNow, Workers: workers,
-		ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"),
+		ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"), Commit: exampleCommit,
 	})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
@@ -219,8 +222,8 @@ func TestFeedbackExample(t *testing.T) {
 	compileSample(t, out, 0)
 	res, err := Compile(context.Background(), Options{
 		Root: root, Out: out, Now: goldenNow.Add(24 * time.Hour), DryRun: true,
-		ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"),
-		FeedbackFile:  filepath.Join(root, "docs", "examples", "feedback-sample.json"),
+		ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"), Commit: exampleCommit,
+		FeedbackFile: filepath.Join(root, "docs", "examples", "feedback-sample.json"),
 	})
 	if err != nil || res.Failed() || len(res.Diagnostics) != 0 {
 		t.Fatalf("compile with the example feedback: %v %v", err, res.Diagnostics)

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"fmt"
+
 	"github.com/fleetc/fleetc/compiler/internal/deploy"
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/gate"
@@ -17,15 +19,19 @@ func addDecisions(t *deploy.Tree, ds []gate.Decision) error {
 	return nil
 }
 
-// readApprovals reads the approvals file, if any, and maps users to teams.
-func readApprovals(path string, f *model.Fleet) (policy.ApprovalSet, diag.List, error) {
+// readApprovals reads the approvals file, if any, and maps the users of
+// the approvals given on commit to teams.
+func readApprovals(path, commit string, f *model.Fleet) (policy.ApprovalSet, diag.List, error) {
 	if path == "" {
 		return policy.ApprovalSet{}, nil, nil
+	}
+	if !policy.ValidCommit(commit) {
+		return policy.ApprovalSet{}, nil, fmt.Errorf("approvals %s: the commit being compiled is %q, not a full commit id; approvals count only on the commit they were given on", path, commit)
 	}
 	a, err := policy.ReadApprovals(path)
 	if err != nil {
 		return policy.ApprovalSet{}, nil, err
 	}
-	set, diags := a.Resolve(f.Teams, "")
+	set, diags := a.Resolve(f.Teams, commit)
 	return set, diags, nil
 }

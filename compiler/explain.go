@@ -102,7 +102,7 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 		return nil, nil, fmt.Errorf("policy: %w", err)
 	}
 	res.Diagnostics.Merge(diags)
-	approvals, diags, err := readApprovals(opts.ApprovalsFile, res.Fleet)
+	approvals, diags, err := readApprovals(opts.ApprovalsFile, opts.Commit, res.Fleet)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,7 +129,7 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 	res.Diagnostics.Merge(diags)
 	gated, diags, err := gate.Run(ctx, gate.Options{
 		Targets: res.Targets, Previous: prev, Engine: engine, Approvals: approvals, History: hist,
-		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true,
+		Now: opts.Now, Workers: opts.Workers, Only: []string{storeID}, RecordAll: true, Budget: opts.PolicyBudget,
 		Hold: rollout.LastHold(rollouts, res.Fleet), Halt: halts.Hold(),
 	})
 	if err != nil {

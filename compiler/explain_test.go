@@ -100,7 +100,7 @@ func explainFleet(t *testing.T, n int) (opts Options, ids []string) {
 		`target: terms: [{match: [{key: "country", operator: "In", values: ["CA"]}, {key: "id", operator: "NotIn", values: ["zz-mixed-0001"]}]}]`))
 	writeFile(t, root, "inventory/stores/zz-mixed.cue", fmt.Sprintf(mixedFile, ids[len(ids)/2]))
 	opts = Options{Root: root, Out: filepath.Join(dir, "deploy"), CacheDir: filepath.Join(dir, "cache"), Now: goldenNow,
-		ApprovalsFile: filepath.Join(repoRoot(t), "docs", "examples", "approvals.json")}
+		ApprovalsFile: filepath.Join(repoRoot(t), "docs", "examples", "approvals.json"), Commit: exampleCommit}
 	// Every ring gets what the policies allow: the rings bake for no time
 	// and the stores report Ready after each compile.
 	rings := filepath.Join(root, "rings", "rings.cue")

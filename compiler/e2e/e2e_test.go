@@ -155,7 +155,7 @@ func (h *harness) fleetcRun(want int, args ...string) string {
 // every store's Flux follows) and returns main's revision as Flux names it.
 func (h *harness) release(now string, compileArgs ...string) string {
 	h.t.Helper()
-	h.fleetcRun(0, append([]string{"compile", "--out", h.out, "--now", now, "--approvals", filepath.Join(h.fleet, "approvals.json")}, compileArgs...)...)
+	h.fleetcRun(0, append([]string{"compile", "--out", h.out, "--now", now, "--approvals", filepath.Join(h.fleet, "approvals.json"), "--commit", "4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"}, compileArgs...)...)
 	h.fleetcRun(0, "publish", "--dir", h.out, "--repo", h.deploy, "--provider", "git", "--date", now,
 		"--clone-dir", filepath.Join(h.dir, "clone"))
 	bare := filepath.Join(h.git.Root, "deploy")

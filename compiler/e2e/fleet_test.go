@@ -68,7 +68,7 @@ stores: {
 	}
 }
 `,
-	"approvals.json": `{"approvals": [{"user": "hweiss"}]}
+	"approvals.json": `{"approvals": [{"user": "hweiss", "commit": "4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"}]}
 `,
 	"rings/rings.cue": `package fleet
 

@@ -38,7 +38,10 @@ const now = "2026-11-24T09:00:00Z"
 
 // approvals approve as members of every generated team, so first
 // compiles deploy instead of waiting for sign-off.
-const approvals = `{"approvals":[{"user":"hweiss"},{"user":"dokafor"},{"user":"tmorales"},{"user":"mkowalski"}]}`
+const approvals = `{"approvals":[{"user":"hweiss","commit":"4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"},{"user":"dokafor","commit":"4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"},{"user":"tmorales","commit":"4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"},{"user":"mkowalski","commit":"4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"}]}`
+
+// approvedCommit is the commit the approvals were given on.
+const approvedCommit = "4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"
 
 // sample is one timed run of a command.
 type sample struct {
@@ -133,7 +136,7 @@ func (b *sizeBench) run(ctx context.Context, report *bytes.Buffer) error {
 	defer os.WriteFile(appFile, orig, 0o644)
 	env := []string{"XDG_CACHE_HOME=" + b.path("cache")}
 	compile := func(verb string) []string {
-		return []string{"--root", fleet, "-q", "--format", "json", verb, "--out", b.path("deploy"), "--now", now, "--approvals", b.path("approvals.json")}
+		return []string{"--root", fleet, "-q", "--format", "json", verb, "--out", b.path("deploy"), "--now", now, "--approvals", b.path("approvals.json"), "--commit", approvedCommit}
 	}
 
 	cold := row{name: "cold full compile (empty cache, empty deploy dir)"}

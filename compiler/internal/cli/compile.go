@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,22 +21,26 @@ type compileFlags struct {
 	out       string
 	now       string
 	approvals string
+	commit    string
 	signoff   string
 	failOn    string
 	feedback  string
+	budget    budgetFlags
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "", "deploy tree directory; its .fleetc/state.json is the previous state (required)")
 	fl.StringVar(&f.now, "now", "", "the compile's clock, RFC 3339 (default: the current time); policies see it as time.now_ns()")
-	fl.StringVar(&f.approvals, "approvals", "", "approvals file (JSON) naming who approved the merge request; users map to teams in CUE")
+	fl.StringVar(&f.approvals, "approvals", "", "approvals file (JSON) naming who approved the merge request on which commit; users map to teams in CUE, and only approvals given on --commit count")
+	fl.StringVar(&f.commit, "commit", "", "the commit of --root being compiled, a full commit id; only --approvals given on it count (default: HEAD of the git checkout at --root, which must have no uncommitted changes)")
 	fl.StringVar(&f.failOn, "fail-on", "", "comma list of verdicts (deny, defer, needs-signoff) that make the command exit 1 after doing its work; compile still writes the tree (default: none)")
 	fl.StringVar(&f.feedback, "feedback", "", "feedback snapshot (JSON, docs/feedback.md) that rings are promoted on; without it no ring beyond the first receives a new version")
+	f.budget.register(cmd)
 	fl.StringVar(&f.signoff, "signoff", "hold", "changes that need sign-off: hold (keep what stores run until --approvals cover them) or propose (render them; the deploy merge request's sign-off gate holds the merge)")
 }
 
-func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error) {
+func (f *compileFlags) options(ctx context.Context, g *globals, dryRun bool) (compiler.Options, error) {
 	if f.out == "" {
 		return compiler.Options{}, usagef("--out DIR is required")
 	}
@@ -46,7 +51,16 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 	if f.signoff != "hold" && f.signoff != "propose" {
 		return compiler.Options{}, usagef("--signoff %q: want hold or propose", f.signoff)
 	}
+	budget, err := f.budget.budget()
+	if err != nil {
+		return compiler.Options{}, err
+	}
+	commit, err := compiledCommit(ctx, g.root, f.commit, f.approvals)
+	if err != nil {
+		return compiler.Options{}, err
+	}
 	return compiler.Options{
+		PolicyBudget: budget, Commit: commit,
 		CacheDir: g.cacheDir,
 		Root:     g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
 		ApprovalsFile: f.approvals, ProposeSignoff: f.signoff == "propose", Progress: g.progress(),
@@ -55,12 +69,20 @@ func (f *compileFlags) options(g *globals, dryRun bool) (compiler.Options, error
 }
 
 // explainOptions: --out is optional for explain (no previous state then).
-func (f *compileFlags) explainOptions(g *globals) (compiler.Options, error) {
+func (f *compileFlags) explainOptions(ctx context.Context, g *globals) (compiler.Options, error) {
 	now, err := parseNow(f.now)
 	if err != nil {
 		return compiler.Options{}, err
 	}
-	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals, CacheDir: g.cacheDir}, nil
+	budget, err := f.budget.budget()
+	if err != nil {
+		return compiler.Options{}, err
+	}
+	commit, err := compiledCommit(ctx, g.root, f.commit, f.approvals)
+	if err != nil {
+		return compiler.Options{}, err
+	}
+	return compiler.Options{Root: g.root, Out: f.out, Now: now, Workers: g.workers, ApprovalsFile: f.approvals, Commit: commit, CacheDir: g.cacheDir, PolicyBudget: budget}, nil
 }
 
 func newCompileCmd() *cobra.Command {
@@ -76,12 +98,15 @@ store is bootstrapped to), releases/ (shared per app variant),
 
 The previous state is read from --out, so compiling into a checkout of the
 deploy repo gives a plan against what stores run now. The same inputs (fleet,
-previous state, --now, --approvals) give byte-identical output.
+previous state, --now, --approvals, --commit) give byte-identical output.
+An approval counts only when it was given on the commit being compiled
+(--commit, else the HEAD of the git checkout at --root); one given on another
+commit, or naming none, is a warning and never counts.
 
 Exit 1 when the fleet has errors (nothing is written), or when a verdict
 named by --fail-on was given to any change (the tree is still written).`,
 		Example: `  fleetc compile --out deploy
-  fleetc compile --out deploy --now 2026-11-24T08:30:00Z --approvals approvals.json
+  fleetc compile --out deploy --now 2026-11-24T08:30:00Z --approvals approvals.json --commit "$PR_HEAD_SHA"
   fleetc compile --out deploy --format json > result.json`,
 		Args: noArgs("the deploy tree is given with --out DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -123,7 +148,7 @@ func runCompile(cmd *cobra.Command, f *compileFlags, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	opts, err := f.options(g, dryRun)
+	opts, err := f.options(cmd.Context(), g, dryRun)
 	if err != nil {
 		return err
 	}

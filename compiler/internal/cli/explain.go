@@ -43,7 +43,7 @@ With only STORE, it lists every app with whether the store gets it.`,
 			if err != nil {
 				return err
 			}
-			opts, err := f.explainOptions(g)
+			opts, err := f.explainOptions(cmd.Context(), g)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgetest"
 	"github.com/fleetc/fleetc/compiler/internal/gitserve"
 	"github.com/fleetc/fleetc/compiler/internal/testenv"
 )
@@ -53,7 +54,7 @@ func TestPublishNeverShowsSecrets(t *testing.T) {
 	}
 	deploy := filepath.Join(tmp, "deploy")
 	if code, _, stderr := run("-q", "--root", repoRoot, "compile", "--out", deploy, "--now", "2026-11-24T09:00:00Z",
-		"--approvals", filepath.Join(repoRoot, "docs", "examples", "approvals.json")); code != 0 {
+		"--approvals", filepath.Join(repoRoot, "docs", "examples", "approvals.json"), "--commit", forgetest.ExampleCommit); code != 0 {
 		t.Fatalf("compile: exit %d\n%s", code, stderr)
 	}
 

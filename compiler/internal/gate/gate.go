@@ -22,6 +22,9 @@ type Options struct {
 	Approvals policy.ApprovalSet
 	Now       time.Time
 	Workers   int
+	// Budget bounds the policies' evaluation (policy.Budget; zero fields
+	// are the defaults). Exceeding it fails the gate closed.
+	Budget policy.Budget
 	// Only, when set, restricts the candidates to these stores (explain).
 	// The desired state then holds only them.
 	Only []string
@@ -92,10 +95,11 @@ func Run(ctx context.Context, opts Options) (*Result, diag.List, error) {
 	if diags.HasErrors() {
 		return nil, diags, nil
 	}
-	session, err := opts.Engine.NewSession(policy.EvalOptions{Now: opts.Now, Workers: opts.Workers, Approvals: opts.Approvals})
+	session, err := opts.Engine.NewSession(policy.EvalOptions{Now: opts.Now, Workers: opts.Workers, Approvals: opts.Approvals, Budget: opts.Budget})
 	if err != nil {
 		return nil, diags, fmt.Errorf("policy gate: %w", err)
 	}
+	defer session.Close()
 	c := newClassifier(b, session, opts.Workers)
 	c.classifyStores()
 

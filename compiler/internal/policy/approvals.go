@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
 	"github.com/fleetc/fleetc/compiler/internal/model"
 )
 
-// Approvals are the approvals of the deploy merge request, as read from
-// the --approvals file: {"approvals":[{"user":"alice","commit":"…"}]}.
+// Approvals are the approvals of the merge request, as read from the
+// --approvals file: {"approvals":[{"user":"alice","commit":"<sha>"}]}.
+// Each approval names the commit it was given on; it counts only for a
+// compile of that commit.
 type Approvals struct {
 	Users []Approval `json:"approvals"`
 
@@ -45,9 +48,11 @@ func ReadApprovals(path string) (*Approvals, error) {
 	return &a, nil
 }
 
-// Resolve maps approving users to the teams they belong to. Users no team
-// lists are reported as warnings and never counted. With commit set,
-// approvals of another commit are stale: reported and not counted.
+// Resolve maps the approvals of commit, the commit being compiled, to the
+// teams their users belong to. An approval that names no commit or
+// another one is stale, and a user no team lists is unknown: both are
+// reported as warnings (who, which commit) and never counted. An empty
+// commit counts nothing.
 func (a *Approvals) Resolve(teams []*model.Team, commit string) (ApprovalSet, diag.List) {
 	var set ApprovalSet
 	var diags diag.List
@@ -69,8 +74,11 @@ func (a *Approvals) Resolve(teams []*model.Team, commit string) (ApprovalSet, di
 		case ap.User == "":
 			diags.Warnf(pos, path, "approval-user", "approval without a user is ignored")
 			continue
-		case commit != "" && ap.Commit != "" && ap.Commit != commit:
-			diags.Warnf(pos, path, "approval-stale", "approval by %s is for commit %s, not %s; it does not count", ap.User, ap.Commit, commit)
+		case ap.Commit == "":
+			diags.Warnf(pos, path, "approval-stale", "approval by %s names no commit, so it cannot be for %s, the commit being compiled; it does not count (give each approval the commit it was given on)", ap.User, orUnknown(commit))
+			continue
+		case commit == "" || !strings.EqualFold(ap.Commit, commit):
+			diags.Warnf(pos, path, "approval-stale", "approval by %s was given on commit %s, not on %s, the commit being compiled; it does not count", ap.User, ap.Commit, orUnknown(commit))
 			continue
 		}
 		ts, ok := teamsOf[ap.User]
@@ -92,4 +100,25 @@ func (a *Approvals) Resolve(teams []*model.Team, commit string) (ApprovalSet, di
 	slices.Sort(set.Users)
 	slices.Sort(set.Teams)
 	return set, diags
+}
+
+func orUnknown(commit string) string {
+	if commit == "" {
+		return "(unknown)"
+	}
+	return commit
+}
+
+// ValidCommit reports whether s is a full git object name (40 or 64
+// hexadecimal digits).
+func ValidCommit(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/fleetc/fleetc/compiler/internal/diag"
@@ -54,6 +53,9 @@ type EvalOptions struct {
 	Workers   int         // parallel evaluations; 0 = GOMAXPROCS
 	Approvals ApprovalSet // input.approvals, the same for every input
 	NoMemo    bool        // evaluate every input (benchmarks, debugging)
+	// Budget bounds the time and memory of the session's evaluations;
+	// zero fields are the defaults (60 s, 2 GiB). See Budget.
+	Budget Budget
 }
 
 // EvalError is a policy failure: Decide fails closed with it.
@@ -88,6 +90,7 @@ func (e *Engine) Decide(ctx context.Context, inputs []Input, opts EvalOptions) (
 	if err != nil {
 		return nil, err
 	}
+	defer s.Close()
 	out := make([]Decision, len(inputs))
 	err = parallel(ctx, len(inputs), opts.Workers, func(ctx context.Context, i int) error {
 		d, err := s.Decide(ctx, &inputs[i])
@@ -150,7 +153,10 @@ feed:
 // eval runs the prepared query once and folds the rule results.
 func (r *Session) eval(ctx context.Context, input ast.Value) (Decision, error) {
 	r.e.evals.Add(1)
-	rs, err := r.e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(r.opts.Now))
+	rs, err := r.evalGuarded(ctx, input)
+	if IsBudget(err) {
+		return Decision{}, err
+	}
 	if err != nil {
 		return Decision{}, r.e.evalError(err)
 	}

@@ -107,6 +107,19 @@ deny_x contains msg if {
 	msg := "n"
 }
 `, "p.deny_x", "policies/p.rego:4:2", "eval_builtin_error"},
+		{"divide by zero", `package fleetc.p
+
+deny_x contains msg if {
+	n := count(input.app.id) - 3
+	msg := sprintf("%v", [10 / n])
+}
+`, "p.deny_x", "policies/p.rego:5:24", "divide by zero"},
+		{"type error in a builtin", `package fleetc.p
+
+warn_x contains msg if {
+	msg := sprintf("%d", [sum(input.app.id)])
+}
+`, "p.warn_x", "policies/p.rego:4:24", "eval_type_error"},
 		{"message is a number", `package fleetc.p
 
 deny_x contains 42 if input.app.id != ""

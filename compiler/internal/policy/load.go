@@ -119,6 +119,7 @@ func Load(ctx context.Context, opts Options) (*Engine, diag.List, error) {
 func bindVar(i int) string { return fmt.Sprintf("r%d", i) }
 
 func newCompiler() *ast.Compiler {
+	boundBuiltins()
 	return ast.NewCompiler().
 		WithCapabilities(capabilities()).
 		WithStrict(true).

@@ -150,6 +150,10 @@ func TestMemoBundled(t *testing.T) {
 	}
 }
 
+// TestApprovals: approvals count only on the commit being compiled; one
+// given on another commit or naming none is a warning naming who and
+// which commit, and never counts (before, an approval without a commit
+// counted, and compile passed no commit at all).
 func TestApprovals(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "approvals.json")
@@ -158,7 +162,8 @@ func TestApprovals(t *testing.T) {
 		{"user":"mallory","commit":"c1"},
 		{"user":"bob","commit":"c0"},
 		{"user":"carol"},
-		{"user":"alice","commit":"c1"}
+		{"user":"alice","commit":"C1"},
+		{"user":"dave","commit":"c1"}
 	]}`
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -171,12 +176,13 @@ func TestApprovals(t *testing.T) {
 		{Name: "ops-leads", Members: []string{"alice", "bob"}},
 		{Name: "legal", Members: []string{"carol", "alice"}},
 		{Name: "release-managers", Members: []string{"bob"}},
+		{Name: "platform", Members: []string{"dave"}},
 	}
 	set, diags := a.Resolve(teams, "c1")
-	if got := strings.Join(set.Users, ","); got != "alice,carol" {
-		t.Errorf("users %q", got)
+	if got := strings.Join(set.Users, ","); got != "alice,dave" {
+		t.Errorf("users %q, want alice,dave", got)
 	}
-	if got := strings.Join(set.Teams, ","); got != "legal,ops-leads" {
+	if got := strings.Join(set.Teams, ","); got != "legal,ops-leads,platform" {
 		t.Errorf("teams %q", got)
 	}
 	var msgs []string
@@ -186,12 +192,22 @@ func TestApprovals(t *testing.T) {
 			t.Errorf("diagnostic at %q, want %q", d.Pos.File, path)
 		}
 	}
-	want := "approvals[1] warning approval-unknown-user|approvals[2] warning approval-stale"
+	want := "approvals[1] warning approval-unknown-user|approvals[2] warning approval-stale|approvals[3] warning approval-stale"
 	if got := strings.Join(msgs, "|"); got != want {
 		t.Errorf("diagnostics %q, want %q", got, want)
 	}
 	if !strings.Contains(diags[0].Message, "mallory") {
 		t.Errorf("unknown user not named: %s", diags[0].Message)
+	}
+	if m := diags[1].Message; !strings.Contains(m, "bob") || !strings.Contains(m, "commit c0, not on c1") {
+		t.Errorf("stale approval does not say who and which commit: %s", m)
+	}
+	if m := diags[2].Message; !strings.Contains(m, "carol names no commit") {
+		t.Errorf("approval without a commit: %s", m)
+	}
+	// No commit known: nothing counts.
+	if set, _ := a.Resolve(teams, ""); len(set.Users) != 0 || len(set.Teams) != 0 {
+		t.Errorf("with no commit %v counted", set)
 	}
 
 	if _, err := ReadApprovals(filepath.Join(dir, "missing.json")); err == nil {

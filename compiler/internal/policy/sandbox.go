@@ -9,10 +9,15 @@ import (
 
 // forbidden reports whether a builtin is removed from fleetc's sandbox:
 // anything that reaches the network, the runtime environment or
-// randomness. time.now_ns stays; Decide pins it to --now.
+// randomness, and builtins whose one call can build a result without
+// bound that the budget cannot interrupt (unbounded). time.now_ns stays;
+// Decide pins it to --now.
 func forbidden(name string) bool {
 	switch name {
 	case "http.send", "opa.runtime", "rand.intn", "uuid.rfc4122", "trace.span":
+		return true
+	}
+	if unbounded(name) {
 		return true
 	}
 	return strings.HasPrefix(name, "net.")
@@ -39,5 +44,12 @@ func sandboxMessage(e *ast.Error) string {
 	if !forbidden(name) {
 		return ""
 	}
+	if unbounded(name) {
+		return name + " is not allowed in fleetc policies: one call can build an output of any size (its template loops over its input) and cannot be interrupted by the policy budget; build the message with sprintf or concat"
+	}
 	return name + " is not allowed in fleetc policies: the sandbox removes builtins that reach the network, the runtime or randomness, so decisions depend only on the input"
 }
+
+// unbounded: builtins removed because a single call's work has no bound
+// fleetc can check beforehand (see bounded.go for those it bounds).
+func unbounded(name string) bool { return name == "strings.render_template" }

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -18,6 +19,7 @@ import (
 type Session struct {
 	e      *Engine
 	opts   EvalOptions
+	guard  *guard
 	caches [numSections]*sectionCache // nil: section not read
 
 	mu   sync.Mutex
@@ -30,13 +32,20 @@ type memoEntry struct {
 	err  error
 }
 
-// NewSession starts a session. opts.Now is required; opts.Workers is not
-// used by the session itself (callers parallelise their calls).
+// NewSession starts a session and its budget's clock. opts.Now is
+// required; opts.Workers is not used by the session itself (callers
+// parallelise their calls). Close it when done: until then a watchdog
+// enforces opts.Budget. Once the budget is exceeded every evaluation of
+// the session fails.
 func (e *Engine) NewSession(opts EvalOptions) (*Session, error) {
 	if opts.Now.IsZero() {
 		return nil, errors.New("decide: EvalOptions.Now is required")
 	}
-	r := &Session{e: e, opts: opts, memo: map[memoKey]*memoEntry{}}
+	if err := opts.Budget.check(); err != nil {
+		return nil, fmt.Errorf("decide: %w", err)
+	}
+	opts.Budget = opts.Budget.orDefault()
+	r := &Session{e: e, opts: opts, memo: map[memoKey]*memoEntry{}, guard: newGuard(opts.Budget)}
 	for s, name := range sectionNames {
 		t := e.paths
 		if !t.whole {
@@ -49,6 +58,10 @@ func (e *Engine) NewSession(opts EvalOptions) (*Session, error) {
 	}
 	return r, nil
 }
+
+// Close stops the session's budget watchdog. Decide must not be called
+// after Close.
+func (r *Session) Close() { r.guard.close() }
 
 // Decide returns the decision of one input, evaluating the policies only
 // the first time its class is seen in this session. A policy failure is an

@@ -77,7 +77,7 @@ func TestVersionBumpToMerge(t *testing.T) {
 			writeFeedback(t, deploy, feedback, now)
 		}
 	}
-	walk("baseline", 4, "--approvals", filepath.Join(root, "docs", "examples", "approvals.json"))
+	walk("baseline", 4, "--approvals", filepath.Join(root, "docs", "examples", "approvals.json"), "--commit", forgetest.ExampleCommit)
 	g.Git(t, deploy, "init", "-q")
 	g.Git(t, deploy, "add", "-A")
 	g.Git(t, deploy, "commit", "-q", "-m", "baseline")

@@ -21,6 +21,10 @@ var SampleNow = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 // compiled without approvals (every first install held for sign-off), and
 // in dir the sample compiled again with docs/examples/approvals.json — the
 // rollout a publish turns into one merge request.
+// ExampleCommit is the commit docs/examples/approvals.json approves: the
+// approvals count for a compile given it as its commit.
+const ExampleCommit = "4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"
+
 func SampleRollout(t testing.TB, root string) (repo, dir string) {
 	t.Helper()
 	tmp := t.TempDir()
@@ -31,7 +35,7 @@ func SampleRollout(t testing.TB, root string) (repo, dir string) {
 	for _, c := range []struct {
 		out, approvals string
 	}{{seed, ""}, {dir, filepath.Join(root, "docs", "examples", "approvals.json")}} {
-		res, err := compiler.Compile(ctx, compiler.Options{Root: root, Out: c.out, Now: SampleNow, Workers: 2, ApprovalsFile: c.approvals})
+		res, err := compiler.Compile(ctx, compiler.Options{Root: root, Out: c.out, Now: SampleNow, Workers: 2, ApprovalsFile: c.approvals, Commit: ExampleCommit})
 		if err != nil {
 			t.Fatalf("compile sample: %v", err)
 		}
