@@ -8,7 +8,7 @@ DEMO_OUT    ?= out
 # the current time instead.
 DEMO_NOW    ?= 2026-11-24T09:00:00Z
 
-.PHONY: build demo test test-short policy-test lint bench bench-collector e2e golden clean
+.PHONY: build demo test test-short policy-test lint bench bench-collector e2e golden fuzz clean
 
 build:
 	$(GO) build -buildvcs=true -o $(BIN) ./compiler/cmd/fleetc
@@ -79,6 +79,11 @@ bench:
 # Exits 1 if an acknowledged report is missing from the database.
 bench-collector: build
 	$(GO) run ./compiler/cmd/fleetc-collector-bench -fleetc $(BIN) -stores 60000 -duration 60s -out docs/perf-collector-latest.md
+
+# Every fuzz target for FUZZTIME each (docs/reliability.md, "Fuzzing").
+FUZZTIME ?= 10s
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 clean:
 	rm -rf bin $(DEMO_OUT)

@@ -202,6 +202,9 @@ func ParseState(data []byte) (*State, error) {
 			continue
 		}
 		checked[s] = true
+		if s.Apps == nil { // a schema 1 store without apps (found by FuzzParseState)
+			s.Apps = map[string]string{}
+		}
 		for app, vid := range s.Apps {
 			if _, ok := st.Variants[vid]; !ok {
 				return nil, fmt.Errorf("store %q app %q: unknown variant %q", id, app, vid)
