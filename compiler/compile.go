@@ -48,6 +48,12 @@ type Options struct {
 	PolicyBudget policy.Budget
 	// Progress, when set, is called as each stage finishes.
 	Progress func(stage string, took time.Duration, detail string)
+	// Verify makes the write read every file in Out back instead of
+	// trusting .fleetc/index and the files' stat.
+	Verify bool
+	// LockWait is how long a compile waits for another one writing Out to
+	// finish; 0 fails at once naming the holder.
+	LockWait time.Duration
 }
 
 // Result is everything a compile produced. Findings are in Diagnostics;
@@ -66,7 +72,12 @@ type Result struct {
 	Plan        *deploy.Plan
 	Tree        *deploy.Tree
 	Written     *deploy.WriteStats // nil on a dry run
-	Timings     []Timing
+	// Recovered says how the compile settled Out before reading it: it
+	// finished or undid a write a crash interrupted ("" if none).
+	Recovered string
+	// StaleLock is a compile that died holding Out's lock (nil if none).
+	StaleLock *deploy.Holder
+	Timings   []Timing
 }
 
 // Timing is how long one stage took.
@@ -108,9 +119,25 @@ func Analyze(ctx context.Context, opts Options) (*Result, error) {
 }
 
 // Compile runs the whole pipeline and, unless DryRun, writes the deploy tree.
+// A compile that writes holds Out's lock from before it reads the previous
+// state until the tree is written, so two compiles into one Out never mix;
+// either kind first finishes or undoes a write a crash interrupted.
 func Compile(ctx context.Context, opts Options) (*Result, error) {
 	afterLoad, restoreGC := compileGC()
 	defer restoreGC()
+
+	var lock *deploy.Lock
+	if opts.DryRun || opts.Out == "" {
+		if err := recoverOut(opts.Out); err != nil {
+			return nil, fmt.Errorf("read %s: %w", opts.Out, err)
+		}
+	} else {
+		var err error
+		if lock, err = deploy.TakeLock(opts.Out, deploy.LockOptions{Wait: opts.LockWait, Command: "fleetc compile"}); err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
+	}
 
 	// The policies and the previous state do not depend on the fleet:
 	// they are read while it loads.
@@ -136,6 +163,9 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 	pol, prevr := <-polc, <-prevc // waited for even when Analyze failed
 	if err != nil || res.Failed() {
 		return res, err
+	}
+	if lock != nil {
+		res.Recovered, res.StaleLock = lock.Recovered, lock.Stale
 	}
 	afterLoad()
 
@@ -250,14 +280,30 @@ func Compile(ctx context.Context, opts Options) (*Result, error) {
 			_ = indexWrittenState(opts.CacheDir, tree.Files[deploy.StatePath], res.Desired)
 		}
 	}()
-	stats, err := deploy.Write(opts.Out, tree)
+	stats, err := lock.Write(tree, deploy.WriteOptions{Verify: opts.Verify})
 	<-indexed
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", opts.Out, err)
 	}
 	res.Written = &stats
-	st.done(fmt.Sprintf("%d files, %d unchanged, into %s", stats.Files, stats.Unchanged, opts.Out))
+	detail := fmt.Sprintf("%d files, %d unchanged, into %s", stats.Files, stats.Unchanged, opts.Out)
+	if stats.Repaired > 0 {
+		detail += fmt.Sprintf("; repaired %d that were not what fleetc wrote", stats.Repaired)
+	}
+	st.done(detail)
 	return res, nil
+}
+
+// recoverOut finishes or undoes an interrupted write in out, if any, for
+// a reader; it changes nothing when there is none (deploy.Recover).
+func recoverOut(out string) error {
+	if out == "" {
+		return nil
+	}
+	if err := deploy.Recover(out); err != nil {
+		return fmt.Errorf("read %s: %w", out, err)
+	}
+	return nil
 }
 
 func storeVars(f *model.Fleet) func(id string) render.StoreVars {

@@ -36,6 +36,9 @@ type Explanation struct {
 // Result.Fleet and Result.Targets hold only that store (and every entity
 // that is not a store).
 func Explain(ctx context.Context, opts Options, storeID string, apps []string) (*Result, []Explanation, error) {
+	if err := recoverOut(opts.Out); err != nil {
+		return nil, nil, err
+	}
 	res, out, err := explainFast(ctx, opts, storeID, apps)
 	var fb *fallbackError
 	if !errors.As(err, &fb) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,8 @@ type compileFlags struct {
 	failOn    string
 	feedback  string
 	budget    budgetFlags
+	verify    bool          // compile only
+	lockWait  time.Duration // compile only
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
@@ -64,8 +67,15 @@ func (f *compileFlags) options(ctx context.Context, g *globals, dryRun bool) (co
 		CacheDir: g.cacheDir,
 		Root:     g.root, Out: f.out, Now: now, Workers: g.workers, DryRun: dryRun,
 		ApprovalsFile: f.approvals, ProposeSignoff: f.signoff == "propose", Progress: g.progress(),
-		FeedbackFile: f.feedback,
+		FeedbackFile: f.feedback, Verify: f.verify, LockWait: f.lockWait,
 	}, nil
+}
+
+// registerWrite adds the flags of a command that writes --out.
+func (f *compileFlags) registerWrite(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.verify, "verify", false, "read every file in --out back and repair what differs, instead of trusting .fleetc/index and each file's size, mtime, ctime and inode")
+	fl.DurationVar(&f.lockWait, "lock-wait", 0, "how long to wait for another compile writing --out to finish (e.g. 2m); 0 fails at once naming it")
 }
 
 // explainOptions: --out is optional for explain (no previous state then).
@@ -103,6 +113,16 @@ An approval counts only when it was given on the commit being compiled
 (--commit, else the HEAD of the git checkout at --root); one given on another
 commit, or naming none, is a warning and never counts.
 
+One compile at a time writes --out: it holds --out/.fleetc/lock from before
+it reads the previous state until the tree is written; a second one fails at
+once naming the holder (pid, host, since when), or waits with --lock-wait. A
+write a crash interrupted is finished or undone first. The disk is the
+truth: a file fleetc wrote that was deleted, edited or torn is rewritten and
+reported as repaired (found by its stat; --verify reads every file). Files
+fleetc did not write (clusters/<store>/flux-system/ from flux bootstrap) are
+never deleted or rewritten, and a symlink, device or fifo where fleetc would
+write fails the compile naming the path: it is never followed.
+
 Exit 1 when the fleet has errors (nothing is written), or when a verdict
 named by --fail-on was given to any change (the tree is still written).`,
 		Example: `  fleetc compile --out deploy
@@ -114,6 +134,7 @@ named by --fail-on was given to any change (the tree is still written).`,
 		},
 	}
 	f.register(cmd)
+	f.registerWrite(cmd)
 	return cmd
 }
 
@@ -174,9 +195,11 @@ func runCompile(cmd *cobra.Command, f *compileFlags, dryRun bool) error {
 			Verdicts    *gate.Summary       `json:"verdicts,omitempty"`
 			Rollout     []rollout.AppStatus `json:"rollout,omitempty"`
 			Written     *deploy.WriteStats  `json:"written,omitempty"`
+			Recovered   string              `json:"recovered,omitempty"`
+			StaleLock   *deploy.Holder      `json:"staleLock,omitempty"`
 			FailedOn    []policy.Verdict    `json:"failedOn,omitempty"`
 			Timings     []timing            `json:"timings,omitempty"`
-		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), haltsJSON(res.Halts), res.Plan, res.Verdicts, rolloutApps(res), res.Written, failing(failOn, res.Verdicts), timings(res.Timings)}
+		}{!res.Failed(), dryRun, nonNil(res.Diagnostics), haltsJSON(res.Halts), res.Plan, res.Verdicts, rolloutApps(res), res.Written, res.Recovered, res.StaleLock, failing(failOn, res.Verdicts), timings(res.Timings)}
 		if err := writeJSON(g.stdout, doc); err != nil {
 			return err
 		}

@@ -58,7 +58,21 @@ func printPlan(w io.Writer, res *compiler.Result, dryRun bool) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	if h := res.StaleLock; h != nil {
+		fmt.Fprintf(w, "took over the lock of %s, which died holding it\n", h)
+	}
+	if res.Recovered != "" {
+		fmt.Fprintf(w, "recovered: %s\n", res.Recovered)
+	}
 	if ws := res.Written; ws != nil {
+		if ws.Repaired > 0 {
+			more := ""
+			if ws.Repaired > len(ws.RepairedPaths) {
+				more = ", …"
+			}
+			fmt.Fprintf(w, "repaired %s that fleetc wrote but were deleted, edited or torn on disk: %s%s\n",
+				plural(ws.Repaired, "file", "files"), strings.Join(ws.RepairedPaths, ", "), more)
+		}
 		if ws.Unchanged == ws.Files {
 			fmt.Fprintf(w, "wrote nothing new (%s unchanged)\n", plural(ws.Files, "file", "files"))
 		} else {

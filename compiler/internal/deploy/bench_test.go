@@ -210,3 +210,25 @@ func BenchmarkDiff(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWriteRerun writes the same tree again: a rerun with nothing
+// new, the cost of finding that nothing on disk differs from the index.
+func BenchmarkWriteRerun(b *testing.B) {
+	tr := syntheticTree(benchStores(b), 1)
+	dir := filepath.Join(b.TempDir(), "repo")
+	if _, err := Write(dir, tr); err != nil {
+		b.Fatal(err)
+	}
+	var cpu time.Duration
+	n := 0
+	for b.Loop() {
+		c0 := cpuTime(b)
+		stats, err := Write(dir, tr)
+		cpu += cpuTime(b) - c0
+		n++
+		if err != nil || stats.Written != 0 || stats.Removed != 0 {
+			b.Fatalf("rerun: %+v %v", stats, err)
+		}
+	}
+	b.ReportMetric(cpu.Seconds()/float64(n), "cpu-s/op")
+}

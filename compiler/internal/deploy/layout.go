@@ -59,9 +59,9 @@ func layoutOf(paths []string) [][]dirUnit {
 // createTree writes the files of t named by paths (sorted) into root, an
 // empty directory: each directory is created by one mkdir (its parent is
 // known to exist, the levels go top down) and each file by one
-// create-and-write; nothing is looked up first. file(i) is called for
-// every path index as it is written.
-func createTree(root string, t *Tree, paths []string, file func(i int)) error {
+// create-and-write; nothing is looked up first. file(i, stat) is called
+// for every path index as it is written.
+func createTree(root string, t *Tree, paths []string, file func(i int, st fileStat)) error {
 	for _, level := range layoutOf(paths) {
 		err := parallel(len(level), func(k int) error {
 			u := level[k]
@@ -73,10 +73,11 @@ func createTree(root string, t *Tree, paths []string, file func(i int)) error {
 			}
 			for _, i := range u.files {
 				p := paths[i]
-				if err := createFile(filepath.Join(d, filepath.FromSlash(p[strings.LastIndexByte(p, '/')+1:])), t.Files[p]); err != nil {
+				st, err := createFile(filepath.Join(d, filepath.FromSlash(p[strings.LastIndexByte(p, '/')+1:])), t.Files[p])
+				if err != nil {
 					return err
 				}
-				file(i)
+				file(i, st)
 			}
 			return nil
 		})

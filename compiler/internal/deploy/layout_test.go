@@ -41,22 +41,42 @@ func TestLayoutOf(t *testing.T) {
 
 func TestCompareIndex(t *testing.T) {
 	h := func(s string) fileHash { return hashOf([]byte(s)) }
-	prev := []indexEntry{{"a", h("1")}, {"b", h("2")}, {"d", h("4")}, {"f", h("6")}}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "b"), []byte("2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(filepath.Join(dir, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := &index{written: fi.ModTime().UnixNano() + 1e9, entries: []indexEntry{
+		{"a", h("1"), fileStat{}}, {"b", h("2"), statOf(fi)}, {"d", h("4"), fileStat{}}, {"f", h("6"), fileStat{}}}}
 	paths := []string{"b", "c", "d", "g"}
 	hashes := []fileHash{h("2"), h("3"), h("changed"), h("7")}
-	puts, gone := compareIndex(paths, hashes, prev)
+	tr := tree(map[string]string{"b": "2", "c": "3", "d": "changed", "g": "7"})
+	fstats := make([]fileStat, len(paths))
+	puts, repaired, gone, restat, err := compareIndex(dir, paths, hashes, tr, prev, fstats)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var put []string
-	for _, o := range puts {
-		if !o.put {
-			t.Errorf("put op %+v is not a put", o)
-		}
-		put = append(put, o.path)
+	for _, i := range puts {
+		put = append(put, paths[i])
 	}
-	if !reflect.DeepEqual(put, []string{"c", "d", "g"}) || !reflect.DeepEqual(gone, []string{"a", "f"}) {
-		t.Errorf("puts %v gone %v, want [c d g] and [a f]", put, gone)
+	if !reflect.DeepEqual(put, []string{"c", "d", "g"}) || !reflect.DeepEqual(gone, []string{"a", "f"}) || len(repaired) != 0 || restat {
+		t.Errorf("puts %v gone %v repaired %v restat %v, want [c d g] and [a f], none, false", put, gone, repaired, restat)
 	}
-	if puts, gone := compareIndex(nil, nil, prev); len(puts) != 0 || len(gone) != 4 {
-		t.Errorf("empty tree: puts %v gone %v", puts, gone)
+	if fstats[0] != statOf(fi) {
+		t.Errorf("stat of the unchanged file not kept: %+v", fstats[0])
+	}
+	if puts, _, gone, _, err := compareIndex(dir, nil, nil, tr, prev, nil); len(puts) != 0 || len(gone) != 4 || err != nil {
+		t.Errorf("empty tree: puts %v gone %v %v", puts, gone, err)
+	}
+	// The disk is the truth: b deleted by hand is put back, as a repair.
+	os.Remove(filepath.Join(dir, "b"))
+	puts, repaired, _, _, err = compareIndex(dir, paths, hashes, tr, prev, fstats)
+	if err != nil || len(puts) != 4 || !reflect.DeepEqual(repaired, []string{"b"}) {
+		t.Errorf("after deleting b: puts %v repaired %v %v", puts, repaired, err)
 	}
 }
 
@@ -90,16 +110,16 @@ func TestReadIndexRejectsDisorder(t *testing.T) {
 
 func TestCreateFile(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "f")
-	if err := createFile(name, []byte("one\n")); err != nil {
+	if _, err := createFile(name, []byte("one\n")); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(name); err != nil || string(b) != "one\n" {
 		t.Errorf("content %q %v", b, err)
 	}
-	if err := createFile(name, []byte("two\n")); !errors.Is(err, fs.ErrExist) {
+	if _, err := createFile(name, []byte("two\n")); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("creating an existing file: %v, want ErrExist", err)
 	}
-	if err := createFile(filepath.Join(t.TempDir(), "missing", "f"), nil); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := createFile(filepath.Join(t.TempDir(), "missing", "f"), nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("creating in a missing directory: %v, want ErrNotExist", err)
 	}
 }

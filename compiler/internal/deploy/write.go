@@ -19,6 +19,19 @@ type WriteStats struct {
 	Unchanged int   `json:"unchanged"` // files whose content equals the previous tree's (not rewritten)
 	Written   int   `json:"written"`   // files created or replaced
 	Removed   int   `json:"removed"`   // files of the previous tree no longer in it
+	// Repaired counts the files that were not what fleetc last wrote
+	// (deleted, edited or left torn on disk, or a stray fleetc file) and
+	// were written or removed again; they are also in Written or Removed.
+	// RepairedPaths names the first few, sorted.
+	Repaired      int      `json:"repaired,omitempty"`
+	RepairedPaths []string `json:"repairedPaths,omitempty"`
+}
+
+// WriteOptions tune one Write.
+type WriteOptions struct {
+	// Verify reads every file of the tree back instead of trusting the
+	// index and the files' stat (fleetc compile --verify).
+	Verify bool
 }
 
 // writeWorkers bounds parallel file creation; it is I/O, not CPU, bound.
@@ -37,8 +50,9 @@ func hook(step string) error {
 
 // Write makes the tree at dir equal to t, atomically as far as a failure
 // is concerned: afterwards dir holds either the previous tree or t, never a
-// mix. Files not in t disappear; a .git directory in dir (a checkout of the
-// deploy repository) is left alone; dir need not exist.
+// mix. Files fleetc owns (see owned) that are not in t disappear; a .git
+// directory in dir (a checkout of the deploy repository) and files fleetc
+// did not write are left alone; dir need not exist.
 //
 // A new dir is written into a sibling staging directory, synced and
 // renamed into place. An existing tree is updated in place, and only where
@@ -47,51 +61,88 @@ func hook(step string) error {
 // hard-linked into .fleetc/journal/old, everything is synced, and a plan
 // (.fleetc/journal/plan) is committed before the first rename into the
 // tree. If applying fails, Write puts the old files back; if the process
-// dies, the next Write finds the plan and finishes it. What changed is
-// known from .fleetc/index, the content hashes of the last write (see
-// index.go), or else by comparing with the files on disk.
+// dies, the next Write (or Recover) finds the plan and finishes it. What
+// changed is known from .fleetc/index, the content hashes and stats of the
+// last write (see index.go), or else by comparing with the files on disk.
 //
-// One writer at a time per dir.
+// Write takes the tree's lock for the call (see TakeLock) and fails at
+// once with a *LockedError if another process holds it.
 func Write(dir string, t *Tree) (WriteStats, error) {
+	l, err := TakeLock(dir, LockOptions{})
+	if err != nil {
+		return WriteStats{}, fmt.Errorf("write tree: %w", err)
+	}
+	defer l.Unlock()
+	return l.Write(t, WriteOptions{})
+}
+
+// Write is Write for the tree l holds.
+func (l *Lock) Write(t *Tree, opts WriteOptions) (WriteStats, error) {
 	var stats WriteStats
+	if l.inside == nil && l.beside == nil {
+		return stats, errors.New("write tree: the lock was released")
+	}
 	if err := checkTree(t); err != nil {
 		return stats, fmt.Errorf("write tree: %w", err)
 	}
-	abs, err := filepath.Abs(dir)
+	exists, err := isDir(l.dir)
 	if err != nil {
 		return stats, fmt.Errorf("write tree: %w", err)
 	}
-	parent, base := filepath.Split(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return stats, fmt.Errorf("write tree: %w", err)
-	}
-	if err := recoverStale(parent, base, abs); err != nil {
-		return stats, fmt.Errorf("write tree: recover previous write: %w", err)
-	}
-	exists, err := isDir(abs)
-	if err != nil {
-		return stats, fmt.Errorf("write tree: %w", err)
-	}
-	if exists {
-		if err := Recover(abs); err != nil {
+	if exists && l.inside != nil {
+		b, err := openBeneath(l.dir)
+		if err != nil {
 			return stats, fmt.Errorf("write tree: %w", err)
 		}
-		stats, err = apply(abs, t)
+		defer b.close()
+		stats, err = apply(b, t, opts)
 		if err != nil {
 			return stats, fmt.Errorf("write tree: %w", err)
 		}
 		return stats, nil
 	}
-	stats, err = writeNew(parent, base, abs, t)
+	if exists {
+		return stats, fmt.Errorf("write tree: %s appeared while locked beside it; retry", l.dir)
+	}
+	parent, base := filepath.Split(l.dir)
+	stats, err = l.writeNew(parent, base, t)
 	if err != nil {
 		return stats, fmt.Errorf("write tree: %w", err)
 	}
 	return stats, nil
 }
 
+// Recover finishes or undoes a Write to dir that did not complete (a
+// crash, kill -9): a committed plan is applied, or undone if the write had
+// started undoing it; an uncommitted journal is dropped, the tree never
+// saw it; leftovers of a new tree's staging are removed. Everything that
+// reads a deploy tree calls it first. Without a journal or leftovers it
+// changes nothing and takes no lock, so it works on a read-only tree; else
+// it takes the lock for the time it needs, failing with a *LockedError if
+// a write is under way.
+func Recover(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	parent, base := filepath.Split(abs)
+	_, err = os.Lstat(filepath.Join(abs, filepath.FromSlash(journalPath)))
+	stale, _ := filepath.Glob(filepath.Join(parent, "."+base+".fleetc-*")) // staging, old tree, lock of a dead writer
+	if errors.Is(err, fs.ErrNotExist) && len(stale) == 0 {
+		return nil
+	}
+	l, err := TakeLock(abs, LockOptions{})
+	if err != nil {
+		return err
+	}
+	l.Unlock()
+	return nil
+}
+
 // writeNew writes t into a staging directory next to dir and renames it
-// into place.
-func writeNew(parent, base, dir string, t *Tree) (WriteStats, error) {
+// into place, with its lock file already locked by l.
+func (l *Lock) writeNew(parent, base string, t *Tree) (WriteStats, error) {
+	dir := l.dir
 	staging, err := os.MkdirTemp(parent, "."+base+stagingMark)
 	if err != nil {
 		return WriteStats{}, err
@@ -104,7 +155,15 @@ func writeNew(parent, base, dir string, t *Tree) (WriteStats, error) {
 	}()
 	paths := t.Paths()
 	hashes := make([]fileHash, len(paths))
-	err = createTree(staging, t, paths, func(i int) { hashes[i] = hashOf(t.Files[paths[i]]) })
+	fstats := make([]fileStat, len(paths))
+	err = createTree(staging, t, paths, func(i int, st fileStat) { hashes[i], fstats[i] = hashOf(t.Files[paths[i]]), st })
+	if err != nil {
+		return WriteStats{}, err
+	}
+	if err := os.MkdirAll(filepath.Join(staging, ".fleetc"), 0o755); err != nil {
+		return WriteStats{}, err
+	}
+	lf, _, err := lockFile(filepath.Join(staging, filepath.FromSlash(lockPath)), l.holder)
 	if err != nil {
 		return WriteStats{}, err
 	}
@@ -112,14 +171,17 @@ func writeNew(parent, base, dir string, t *Tree) (WriteStats, error) {
 		return WriteStats{}, fmt.Errorf("sync: %w", err)
 	}
 	if err := hook("move-new"); err != nil {
+		lf.Close()
 		return WriteStats{}, err
 	}
 	if err := os.Rename(staging, dir); err != nil {
+		lf.Close()
 		return WriteStats{}, fmt.Errorf("move new tree in: %w", err)
 	}
 	committed = true
+	l.adopt(lf)
 	syncDir(parent)
-	writeIndex(dir, paths, hashes) // best effort: without it the next Write compares files
+	writeIndex(dir, paths, hashes, fstats) // best effort: without it the next Write compares files
 	return WriteStats{Files: len(paths), Bytes: t.Bytes(), Written: len(paths)}, nil
 }
 

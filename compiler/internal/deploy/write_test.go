@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -63,10 +64,17 @@ func leftovers(t *testing.T, dir string) []string {
 	return out
 }
 
+// The trees of these tests are fleetc's own: their files begin with
+// GeneratedHeader (see owned), but for state.json.
+const hd = GeneratedHeader
+
+// hdBytes is the size of the headers of a tree of three such files.
+const hdBytes = 3 * int64(len(hd))
+
 var v1 = map[string]string{
-	"clusters/a/fleet.yaml":                   "a1\n",
-	"clusters/b/fleet.yaml":                   "b1\n",
-	"releases/pos/1.0.0-x/kustomization.yaml": "k\n",
+	"clusters/a/fleet.yaml":                   hd + "a1\n",
+	"clusters/b/fleet.yaml":                   hd + "b1\n",
+	"releases/pos/1.0.0-x/kustomization.yaml": hd + "k\n",
 	".fleetc/state.json":                      "{}\n",
 }
 
@@ -76,13 +84,13 @@ func TestWriteNewAndReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats != (WriteStats{Files: 4, Bytes: 11, Written: 4}) {
+	if !reflect.DeepEqual(stats, WriteStats{Files: 4, Bytes: 11 + hdBytes, Written: 4}) {
 		t.Errorf("first write stats %+v", stats)
 	}
 	if got := readTree(t, dir); !maps.Equal(got, v1) {
 		t.Errorf("tree %v, want %v", got, v1)
 	}
-	if idx := readIndex(dir); len(idx) != 4 || idx[1] != (indexEntry{"clusters/a/fleet.yaml", hashOf([]byte("a1\n"))}) {
+	if idx := readIndex(dir); idx == nil || len(idx.entries) != 4 || idx.entries[1].path != "clusters/a/fleet.yaml" || idx.entries[1].hash != hashOf([]byte(hd+"a1\n")) {
 		t.Errorf("index after the first write: %v", idx)
 	}
 
@@ -95,7 +103,7 @@ func TestWriteNewAndReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats != (WriteStats{Files: 4, Bytes: 11, Unchanged: 2, Written: 2, Removed: 1}) {
+	if !reflect.DeepEqual(stats, WriteStats{Files: 4, Bytes: 11 + hdBytes, Unchanged: 2, Written: 2, Removed: 1}) {
 		t.Errorf("second write stats %+v", stats)
 	}
 	if got := readTree(t, dir); !maps.Equal(got, v2) {
@@ -126,9 +134,9 @@ func TestWriteNewAndReplace(t *testing.T) {
 }
 
 var v2 = map[string]string{ // store b removed, a changed, c added
-	"clusters/a/fleet.yaml":                   "a2\n",
-	"clusters/c/fleet.yaml":                   "c1\n",
-	"releases/pos/1.0.0-x/kustomization.yaml": "k\n",
+	"clusters/a/fleet.yaml":                   hd + "a2\n",
+	"clusters/c/fleet.yaml":                   hd + "c1\n",
+	"releases/pos/1.0.0-x/kustomization.yaml": hd + "k\n",
 	".fleetc/state.json":                      "{}\n",
 }
 
@@ -147,16 +155,21 @@ func TestWriteWithoutIndex(t *testing.T) {
 			} else {
 				os.WriteFile(filepath.Join(dir, ".fleetc", "state.json"), []byte("{}\n"), 0o644) // new mtime
 			}
+			// A file fleetc did not write stays; a stray one it wrote goes.
 			os.WriteFile(filepath.Join(dir, "stray.txt"), []byte("hand-made\n"), 0o644)
+			os.MkdirAll(filepath.Join(dir, "profiles", "gone"), 0o755)
+			os.WriteFile(filepath.Join(dir, "profiles", "gone", "apps.yaml"), []byte(hd+"old\n"), 0o644)
 			stats, err := Write(dir, tree(v2))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if stats != (WriteStats{Files: 4, Bytes: 11, Unchanged: 2, Written: 2, Removed: 2}) {
+			if !reflect.DeepEqual(stats, WriteStats{Files: 4, Bytes: 11 + hdBytes, Unchanged: 2, Written: 2, Removed: 2}) {
 				t.Errorf("stats %+v", stats)
 			}
-			if got := readTree(t, dir); !maps.Equal(got, v2) {
-				t.Errorf("tree %v, want %v", got, v2)
+			want := maps.Clone(v2)
+			want["stray.txt"] = "hand-made\n"
+			if got := readTree(t, dir); !maps.Equal(got, want) {
+				t.Errorf("tree %v, want %v", got, want)
 			}
 			if readIndex(dir) == nil {
 				t.Error("no index after the write")
@@ -340,7 +353,7 @@ func TestWriteRecoversCrash(t *testing.T) {
 	os.WriteFile(filepath.Join(staging, ".git", "HEAD"), []byte("kept\n"), 0o644)
 	os.Rename(dir, filepath.Join(parent, ".repo"+oldMark+"123"))
 
-	v3 := map[string]string{"clusters/a/fleet.yaml": "a1\n"}
+	v3 := map[string]string{"clusters/a/fleet.yaml": hd + "a1\n"}
 	stats, err := Write(dir, tree(v3))
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +382,7 @@ func TestWriteOntoFile(t *testing.T) {
 
 func TestTreePaths(t *testing.T) {
 	tr := tree(v1)
-	if !slices.IsSorted(tr.Paths()) || len(tr.Paths()) != 4 || tr.Bytes() != 11 {
+	if !slices.IsSorted(tr.Paths()) || len(tr.Paths()) != 4 || tr.Bytes() != 11+hdBytes {
 		t.Errorf("Paths %v Bytes %d", tr.Paths(), tr.Bytes())
 	}
 }

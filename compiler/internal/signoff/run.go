@@ -117,6 +117,10 @@ func readHeadDecisions(ctx context.Context, opts Options, head string) (io.Reade
 		if got != head {
 			return nil, "", fmt.Errorf("--dir %s is at %s, the merge request head is %s", opts.Dir, short(got), short(head))
 		}
+		// A compile that died in this checkout is finished or undone first.
+		if err := deploy.Recover(opts.Dir); err != nil {
+			return nil, "", fmt.Errorf("read %s: %w", opts.Dir, err)
+		}
 		f, err := os.Open(filepath.Join(opts.Dir, filepath.FromSlash(deploy.DecisionsPath)))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, "no " + deploy.DecisionsPath + " at the head: not a fleetc deploy tree", nil
