@@ -60,8 +60,8 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 		if err != nil {
 			return err
 		}
-		if d.Name() == "index" && filepath.Base(filepath.Dir(p)) == ".fleetc" {
-			return nil // deploy.Write's bookkeeping, not part of the tree
+		if rel, _ := filepath.Rel(dir, p); deploy.IsBookkeeping(filepath.ToSlash(rel)) {
+			return nil // deploy.Write's bookkeeping (index, lock), not part of the tree
 		}
 		if d.IsDir() {
 			if d.Name() == ".git" {

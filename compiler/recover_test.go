@@ -45,7 +45,7 @@ func TestReadersRecoverInterruptedWrite(t *testing.T) {
 	root := repoRoot(t)
 	opts := func(out string) Options {
 		return Options{Root: root, Out: out, Now: goldenNow, DryRun: true,
-			ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json")}
+			ApprovalsFile: filepath.Join(root, "docs", "examples", "approvals.json"), Commit: exampleCommit}
 	}
 	out := filepath.Join(t.TempDir(), "deploy")
 	compileSample(t, out, 0)
