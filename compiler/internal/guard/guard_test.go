@@ -164,6 +164,8 @@ func TestCheckMassLimits(t *testing.T) {
 		{"6 stores, 3 gone is half", 6, func(i int) bool { return i >= 3 }, never, false},
 		{"6 stores, 4 gone is most of the fleet", 6, func(i int) bool { return i >= 2 }, never, true},
 		{"6 stores, every store gone", 6, func(int) bool { return true }, never, true},
+		{"1 store retiring an app is within the floor", 1, never, func(int) bool { return true }, false},
+		{"1 store gone is most of the fleet", 1, func(int) bool { return true }, never, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

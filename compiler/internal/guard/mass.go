@@ -90,11 +90,12 @@ func CheckMass(in MassInput) (*Mass, diag.List) {
 		return m, warnUnused(in.Fleet, nil)
 	}
 	set := in.Fleet.Settings.Guard.MassChange
-	// The floor lets a small fleet or app change a few stores, never
-	// more than half of the fleet.
+	// The floor lets a small fleet or app change a few stores; losing
+	// more than half of the fleet's stores at once trips whatever the
+	// floor (an emptied inventory is not a decommission).
 	limit := func(n int) int { return max(set.Floor, int(math.Floor(set.Share*float64(n)))) }
 	m.FleetStores = len(prev.Stores)
-	m.Limit = min(limit(m.FleetStores), m.FleetStores/2)
+	m.Limit = limit(m.FleetStores)
 
 	type loss struct {
 		removed, ran int
@@ -179,7 +180,7 @@ func CheckMass(in MassInput) (*Mass, diag.List) {
 		}
 	}
 	slices.SortFunc(m.Apps, func(x, y AppLoss) int { return cmp.Or(cmp.Compare(y.Removed, x.Removed), cmp.Compare(x.App, y.App)) })
-	if m.Affected > m.Limit {
+	if m.Affected > m.Limit || m.mostGone() {
 		m.Tripped = true
 	}
 	if !m.Tripped {
@@ -217,10 +218,13 @@ func CheckMass(in MassInput) (*Mass, diag.List) {
 // message says what trips the guard and why, the largest causes first.
 func (m *Mass) message(set model.MassChangeSettings) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mass change: this compile removes apps from or stops rendering %d of %d stores (%s; the guard allows %d: settings.guard.massChange share %.4g%%, floor %d, at most half the fleet)",
+	fmt.Fprintf(&b, "mass change: this compile removes apps from or stops rendering %d of %d stores (%s; the guard allows %d: settings.guard.massChange share %.4g%%, floor %d)",
 		m.Affected, m.FleetStores, pct(m.Affected, m.FleetStores), m.Limit, set.Share*100, set.Floor)
 	if m.Gone > 0 {
 		fmt.Fprintf(&b, "; %s no longer rendered", plural(m.Gone, "store is", "stores are"))
+		if m.mostGone() {
+			b.WriteString(", more than half the fleet (never allowed without an override)")
+		}
 	}
 	n := 0
 	for _, a := range m.Apps {
@@ -254,6 +258,10 @@ func (m *Mass) message(set model.MassChangeSettings) string {
 	}
 	return b.String()
 }
+
+// mostGone: more than half of the fleet's stores would stop being
+// rendered.
+func (m *Mass) mostGone() bool { return m.Gone*2 > m.FleetStores }
 
 // firstPos is where to point the error: the largest cause with a position.
 func (m *Mass) firstPos() diag.Pos {
