@@ -109,6 +109,7 @@ func (r *fileResult) checkFile(f *ast.File) {
 				"freeze ends (%s) at or before it starts (%s)", fr.End, fr.Start)
 		}
 	}
+	r.checkInput(f)
 }
 
 // literalString returns the string literal written at path and its
