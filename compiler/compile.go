@@ -103,6 +103,13 @@ func Analyze(ctx context.Context, opts Options) (*Result, error) {
 		res.Diagnostics.Sort()
 		return res, nil
 	}
+	if len(fleet.Stores) == 0 {
+		// An inventory that failed to be read or was emptied must never
+		// look like every store leaving the fleet.
+		res.Diagnostics.Errorf(diag.Pos{File: "inventory"}, "", "no-stores",
+			"the fleet declares no stores: fleetc compiles a fleet of at least one store (are the inventory files there?)")
+		return res, nil
+	}
 	res.Fleet = fleet
 	st.done(fmt.Sprintf("%d stores, %d apps, %d rings, %d groups", len(fleet.Stores), len(fleet.Apps), len(fleet.Rings), len(fleet.Groups)))
 

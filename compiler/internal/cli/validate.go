@@ -20,7 +20,10 @@ what spans files: duplicate ids, unknown references, app dependency cycles,
 every store in exactly one ring, selectors, dependencies each store can meet.
 
 Every problem is reported at once as file:line:col: field.path: message,
-relative to the monorepo root. Exit 1 when there is any error.`,
+relative to the monorepo root. Exit 1 when there is any error. Files are
+held to limits before they are evaluated (4 MiB a file, 1 MiB a string or an
+app's values, 64 levels of nesting, 50 errors shown per file, 500 in all):
+docs/fleet-input.md.`,
 		Example: `  fleetc validate
   fleetc validate --root ../monorepo --format github   # annotations on the PR
   fleetc validate --format json | jq '.diagnostics[] | .message'`,

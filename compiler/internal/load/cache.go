@@ -16,7 +16,7 @@ import (
 // loaderVersion is part of every cache key. Bump it whenever a change to
 // this package changes what a file evaluates to (diagnostics, defaults,
 // positions) without changing the Go types, which are fingerprinted.
-const loaderVersion = "load/2"
+const loaderVersion = "load/3"
 
 // cacheMagic starts every entry; the key and a checksum of the payload
 // follow, so a truncated, foreign or bit-flipped entry is a miss.

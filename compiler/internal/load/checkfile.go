@@ -115,6 +115,7 @@ func (r *fileResult) checkFile(f *ast.File) {
 			r.Diags.Errorf(valuePos(h.Pos, path...), formatPath(path), "halt-time", "invalid since time %q: want RFC 3339, e.g. 2026-12-03T14:05:00Z", h.Since)
 		}
 	}
+	r.checkInput(f)
 }
 
 // literalString returns the string literal written at path and its

@@ -27,7 +27,10 @@
 // freeze-order, duplicate-<kind> (store, group, app, ring, freeze,
 // override, team, settings; at the second declaration with the first as
 // Related), duplicate-ring-order, unknown-<kind> (store, group, app, ring,
-// team, freeze) and dependency-cycle.
+// team, freeze) and dependency-cycle; the input checks of limits.go and
+// checkinput.go (docs/fleet-input.md): too-large, too-deep, binary,
+// encoding, empty-file, more-errors, version, invalid-id (and app-source
+// for charts, paths, URLs, tag prefixes and images).
 //
 // Entities with errors are left out of the returned fleet; references to
 // them are not reported again as unknown.

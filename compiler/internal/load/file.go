@@ -80,9 +80,13 @@ var kinds = []struct {
 const maxPasses = 5
 
 // evalFile parses, validates and decodes one fleet file.
-func evalFile(s *schema, rel string, src []byte) fileResult {
+func evalFile(s *schema, rel string, src []byte) (r fileResult) {
 	evaluations.Add(1)
-	r := fileResult{File: rel}
+	r = fileResult{File: rel}
+	defer func() { r.Diags = capFileDiags(r.Diags) }()
+	if r.Diags = prescan(rel, src); r.Diags.HasErrors() {
+		return r
+	}
 	f, err := parser.ParseFile(rel, src)
 	if err != nil {
 		r.Diags = syntaxDiags(rel, err)

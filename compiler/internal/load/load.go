@@ -71,7 +71,7 @@ func Load(ctx context.Context, opts Options) (*model.Fleet, diag.List, error) {
 	}
 	fleet, diags := merge(s, results, nil)
 	diags.Sort()
-	return fleet, diags, nil
+	return fleet, capDiags(diags), nil
 }
 
 // Files lists the fleet files under root, relative with forward slashes
@@ -224,7 +224,11 @@ func evalFiles(ctx context.Context, s *schema, opts Options, files []string) ([]
 // cache. With a cache, the file's summary (LoadStore) is written too when
 // it is not there yet.
 func evalPath(s *schema, cache, sums *fileCache, root, rel string) (fileResult, error) {
-	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	src, err := readInto(filepath.Join(root, filepath.FromSlash(rel)), nil)
+	var big errTooLarge
+	if errors.As(err, &big) {
+		return tooLargeFile(rel, big.size), nil
+	}
 	if err != nil {
 		return fileResult{}, fmt.Errorf("read fleet file: %w", err)
 	}

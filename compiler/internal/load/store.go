@@ -209,6 +209,12 @@ func scanFiles(ctx context.Context, s *schema, opts Options, files []string, id 
 // summary and, when needed, its result.
 func scanFile(s *schema, cache, sums *fileCache, root, rel, id string, buf []byte) (scanned, []byte, error) {
 	src, err := readInto(filepath.Join(root, filepath.FromSlash(rel)), buf)
+	var big errTooLarge
+	if errors.As(err, &big) {
+		r := tooLargeFile(rel, big.size)
+		sum := summarize(&r)
+		return scanned{res: &r, sum: sum, declares: sum.declares(id)}, buf, nil
+	}
 	if err != nil {
 		return scanned{}, buf, fmt.Errorf("read fleet file: %w", err)
 	}
@@ -254,6 +260,9 @@ func readInto(path string, buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fi.Size() > MaxFileBytes {
+		return nil, errTooLarge{fi.Size()}
+	}
 	size := int(fi.Size()) + 1 // one more byte to see the end of a file that grew
 	if cap(buf) < size {
 		buf = make([]byte, 0, size+size/4)
@@ -267,6 +276,9 @@ func readInto(path string, buf []byte) ([]byte, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if len(buf) > MaxFileBytes {
+			return nil, errTooLarge{int64(len(buf))}
 		}
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
