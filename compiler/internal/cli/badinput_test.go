@@ -18,6 +18,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/fleetc/fleetc/compiler/internal/forge/forgetest"
 	"github.com/fleetc/fleetc/compiler/internal/load"
 )
 
@@ -126,7 +127,7 @@ func runBadCase(t *testing.T, base map[string][]byte, tree string, c badCase) ti
 	if code, warm := run("validate (warm cache)", "--cache-dir", cache, "validate"); code != ExitFindings || !slices.Equal(warm, cold) {
 		t.Errorf("validate from a warm cache: exit %d, diagnostics\n%s\nwant exit 1 and the cold run's\n%s", code, strings.Join(warm, "\n"), strings.Join(cold, "\n"))
 	}
-	code, comp := run("compile", "--cache-dir", "off", "compile", "--out", out, "--now", badNow, "--approvals", filepath.Join(root, "approvals.json"))
+	code, comp := run("compile", "--cache-dir", "off", "compile", "--out", out, "--now", badNow, "--approvals", filepath.Join(root, "approvals.json"), "--commit", forgetest.ExampleCommit)
 	if code != ExitFindings {
 		t.Fatalf("compile exit %d, want %d; stderr:\n%s", code, ExitFindings, strings.Join(comp, "\n"))
 	}
@@ -269,7 +270,7 @@ func baseDeployTree(t *testing.T, base map[string][]byte) string {
 		baseTree.dir = filepath.Join(root, "deploy")
 		var stdout, stderr bytes.Buffer
 		if code := Run(context.Background(), []string{"--root", root, "-q", "--cache-dir", "off", "compile", "--out", baseTree.dir,
-			"--now", badNow, "--approvals", filepath.Join(root, "approvals.json")}, &stdout, &stderr); code != ExitOK {
+			"--now", badNow, "--approvals", filepath.Join(root, "approvals.json"), "--commit", forgetest.ExampleCommit}, &stdout, &stderr); code != ExitOK {
 			baseTree.err = fmt.Errorf("base fleet: compile exit %d:\n%s", code, stderr.String())
 		}
 	})
