@@ -45,13 +45,37 @@ func (c *Cluster) Logs() string { return filepath.Join(c.Dir, "logs") }
 // Flux CRDs and the flux-system namespace, and starts source-, kustomize-
 // and helm-controller against it. It returns when the API server is ready
 // and the CRDs are established; the caller stops it with Stop.
+//
+// Ports are picked free and released before the components bind them, so
+// another process (another cluster's client connection, on an ephemeral
+// port) can take one in between: a start that fails on a port in use is
+// retried with new ports, up to three times, its logs kept aside.
 func StartCluster(ctx context.Context, kube Kube, dir, name string) (*Cluster, error) {
-	c := &Cluster{Name: name, Dir: dir, kube: kube, token: "e2e-" + name}
-	if err := c.start(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		c := &Cluster{Name: name, Dir: dir, kube: kube, token: "e2e-" + name}
+		err := c.start(ctx)
+		if err == nil {
+			return c, nil
+		}
 		c.Stop()
+		if attempt < 3 && c.portTaken() {
+			if rerr := os.Rename(dir, fmt.Sprintf("%s.port-in-use-%d", dir, attempt)); rerr == nil {
+				continue
+			}
+		}
 		return nil, fmt.Errorf("cluster %s (logs in %s): %w", name, c.Logs(), err)
 	}
-	return c, nil
+}
+
+// portTaken reports whether a component's log says its port was in use.
+func (c *Cluster) portTaken() bool {
+	logs, _ := filepath.Glob(filepath.Join(c.Logs(), "*.log"))
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil && bytes.Contains(b, []byte("address already in use")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Cluster) start(ctx context.Context) error {
