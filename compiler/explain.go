@@ -121,10 +121,7 @@ func explainGate(ctx context.Context, opts Options, res *Result, storeID string,
 	var rollouts map[string]*deploy.Rollout
 	recorded := deploy.NewState() // the halts in force before, alone
 	if opts.Out != "" {
-		if rollouts, err = deploy.ReadRollouts(opts.Out); err != nil {
-			return nil, nil, err
-		}
-		if recorded.Halts, err = deploy.ReadHalts(opts.Out); err != nil {
+		if rollouts, recorded.Halts, err = deploy.ReadTail(opts.Out); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -433,52 +433,43 @@ func (s *State) StoreIDs() []string {
 	return ids
 }
 
-// ReadHalts reads only the halts of DIR/.fleetc/state.json, the optional
-// last section (see ReadRollouts); nil when there are none.
-func ReadHalts(dir string) (map[string]*HaltRecord, error) {
+// ReadTail reads only the last sections of DIR/.fleetc/state.json, the
+// rollouts and the halts in force, found without decoding the rest
+// (explain reads one store; the whole state is megabytes at fleet scale),
+// from one read of the file. A missing file, or a state older than schema
+// 3, gives nil rollouts; a state without halts nil halts.
+func ReadTail(dir string) (map[string]*Rollout, map[string]*HaltRecord, error) {
 	name := filepath.Join(dir, filepath.FromSlash(StatePath))
 	data, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+		return nil, nil, fmt.Errorf("read state: %w", err)
 	}
-	const marker = "\n\"halts\":"
-	i := bytes.LastIndex(data, []byte(marker))
-	if i < 0 {
-		return nil, nil
+	var rollouts map[string]*Rollout
+	var halts map[string]*HaltRecord
+	if err := section(data, "rollouts", &rollouts); err != nil {
+		return nil, nil, fmt.Errorf("read state %s: %w", name, err)
 	}
-	var m map[string]*HaltRecord
-	if err := json.NewDecoder(bytes.NewReader(data[i+len(marker):])).Decode(&m); err != nil {
-		return nil, fmt.Errorf("read state %s: halts: %w", name, err)
+	if err := section(data, "halts", &halts); err != nil {
+		return nil, nil, fmt.Errorf("read state %s: %w", name, err)
 	}
-	return m, nil
+	return rollouts, halts, nil
 }
 
-// ReadRollouts reads only the rollouts of DIR/.fleetc/state.json: the last
-// section of the file, found without decoding the rest (explain reads one
-// store; the whole state is megabytes at fleet scale). A missing file or a
-// state older than schema 3 gives nil.
-func ReadRollouts(dir string) (map[string]*Rollout, error) {
-	name := filepath.Join(dir, filepath.FromSlash(StatePath))
-	data, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	const marker = "\n\"rollouts\":"
+// section decodes the top-level section key of a state Marshal wrote
+// (each starts a line) into v; v stays nil when there is none. A section
+// is followed by others or the state object's own brace: one value is
+// decoded.
+func section(data []byte, key string, v any) error {
+	marker := "\n\"" + key + "\":"
 	i := bytes.LastIndex(data, []byte(marker))
 	if i < 0 {
-		return nil, nil
+		return nil
 	}
-	// The rollouts object is followed by optional sections (unheld,
-	// halts) and the state object's own brace: decode one value.
-	var m map[string]*Rollout
-	if err := json.NewDecoder(bytes.NewReader(data[i+len(marker):])).Decode(&m); err != nil {
-		return nil, fmt.Errorf("read state %s: rollouts: %w", name, err)
+	if err := json.NewDecoder(bytes.NewReader(data[i+len(marker):])).Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
 	}
-	return m, nil
+	return nil
 }

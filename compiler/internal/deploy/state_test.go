@@ -240,16 +240,16 @@ func TestAssignProfiles(t *testing.T) {
 	}
 }
 
-func TestReadRollouts(t *testing.T) {
+func TestReadTail(t *testing.T) {
 	for _, extra := range []bool{false, true} {
-		t.Run(fmt.Sprintf("unheld and halts %v", extra), func(t *testing.T) { testReadRollouts(t, extra) })
+		t.Run(fmt.Sprintf("unheld and halts %v", extra), func(t *testing.T) { testReadTail(t, extra) })
 	}
 }
 
-// testReadRollouts: with extra, the state also has the optional sections
-// after rollouts (unheld marks, halts); ReadRollouts failed on them
-// before, and ReadHalts reads the halts alone.
-func testReadRollouts(t *testing.T, extra bool) {
+// testReadTail: with extra, the state also has the optional sections
+// after rollouts (unheld marks, halts); reading the rollouts alone failed
+// on them before, and ReadTail reads the halts too.
+func testReadTail(t *testing.T, extra bool) {
 	dir := t.TempDir()
 	st := testState()
 	if extra {
@@ -272,7 +272,7 @@ func testReadRollouts(t *testing.T, extra bool) {
 	if err := os.WriteFile(filepath.Join(dir, StatePath), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadRollouts(dir)
+	got, halts, err := ReadTail(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,17 +283,13 @@ func testReadRollouts(t *testing.T, extra bool) {
 	a, _ := json.Marshal(got)
 	w, _ := json.Marshal(full.Rollouts)
 	if string(a) != string(w) || len(got) != 1 || got["pos"].Rings[0].LastKnownGood != "1.3.0" {
-		t.Errorf("ReadRollouts = %s, ReadState's = %s", a, w)
+		t.Errorf("ReadTail's rollouts = %s, ReadState's = %s", a, w)
 	}
-	if m, err := ReadRollouts(t.TempDir()); err != nil || m != nil {
-		t.Errorf("no state: %v %v", m, err)
-	}
-	halts, err := ReadHalts(dir)
-	if err != nil {
-		t.Fatal(err)
+	if m, h, err := ReadTail(t.TempDir()); err != nil || m != nil || h != nil {
+		t.Errorf("no state: %v %v %v", m, h, err)
 	}
 	if a, w := fmt.Sprint(halts["h"]), fmt.Sprint(full.Halts["h"]); len(halts) != len(st.Halts) || a != w {
-		t.Errorf("ReadHalts = %v, ReadState's = %v", halts, full.Halts)
+		t.Errorf("ReadTail's halts = %v, ReadState's = %v", halts, full.Halts)
 	}
 }
 
